@@ -1,0 +1,75 @@
+"""`python -m gsi_core run …`: one JSON event per line on stdout, the summary last; progress on stderr."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .config import ConfigError, get_preset, load_presets
+from .events import to_json
+from .methods import METHODS, run_method
+
+# Command-line flag → DecodingConfig field. `--threshold` sets the threshold of the chosen method.
+_OVERRIDES = {"n": "n", "beta": "beta", "temperature": "temperature", "seed": "seed",
+              "max_steps": "max_steps", "max_step_tokens": "max_step_tokens"}
+
+
+class _Parser(argparse.ArgumentParser):
+    """Bad arguments end with one line saying what is wrong (exit 2), not a usage dump."""
+
+    def error(self, message: str):
+        self.exit(2, f"error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m gsi_core", description="Guided Speculative Inference engine")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    run = commands.add_parser("run", help="decode one problem and print its events as JSON lines")
+    run.add_argument("--method", default="gsi", choices=list(METHODS))
+    run.add_argument("--preset", default=None, help="a preset of spaces_config.yaml (default: offline-cpu without a GPU)")
+    run.add_argument("--problem", required=True, help="the question to solve")
+    run.add_argument("--n", type=int, help="candidates per step")
+    run.add_argument("--beta", type=float, help="β, the reward's weight in the tilt")
+    run.add_argument("--threshold", type=float, help="u for gsi (tilted reward), δ for rsd (raw reward)")
+    run.add_argument("--temperature", type=float)
+    run.add_argument("--seed", type=int)
+    run.add_argument("--max-steps", type=int)
+    run.add_argument("--max-step-tokens", type=int)
+    commands.add_parser("methods", help="list the decoding methods")
+    commands.add_parser("presets", help="list the presets of spaces_config.yaml")
+    return parser
+
+
+def run_command(args: argparse.Namespace) -> None:
+    from .loading import load_components
+
+    if not args.problem.strip():
+        raise ConfigError("the problem is empty: give a question to solve")
+    preset = get_preset(args.preset)
+    overrides = {field: getattr(args, flag) for flag, field in _OVERRIDES.items() if getattr(args, flag) is not None}
+    if args.threshold is not None:
+        overrides["rsd_threshold" if args.method == "rsd" else "threshold"] = args.threshold
+    config = preset.decoding.replace(**overrides)
+    parts = load_components(preset)
+    for event in run_method(args.method, args.problem, parts.small, parts.big, parts.reward, config):
+        print(to_json(event), flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "methods":
+            for info in METHODS.values():
+                print(f"{info.name:14} {info.description}")
+        elif args.command == "presets":
+            for preset in load_presets().values():
+                print(f"{preset.name:14} {preset.description}")
+        else:
+            run_command(args)
+    except (ConfigError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except RuntimeError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    return 0

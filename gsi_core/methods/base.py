@@ -1,0 +1,159 @@
+"""What every decoding method shares: the run's state, timed calls to the models and the reward, and the
+loop that commits steps, stops at an answer, EOS or the step cap, and yields the events."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections import Counter
+from typing import Callable, Iterator, Sequence
+
+import numpy as np
+
+from ..answers import extract_boxed_answer, has_boxed_answer
+from ..config import DecodingConfig
+from ..events import Candidate, Event, Role, RunStarted, RunSummary, StageTimes, StepEvent, add_times
+from ..models import Draft, Prompt, StepModel
+from ..rewards import RewardModel
+from ..selection import SoftRewardSelection, soft_select
+
+_STAGES = ("draft", "select", "fallback", "fallback-select")
+
+
+class RunContext:
+    """One run: the prompt, the committed steps, token counters and per-stage timers."""
+
+    def __init__(self, problem: str, small: StepModel, big: StepModel, reward: RewardModel, config: DecodingConfig):
+        self.problem, self.config, self.reward = problem, config, reward
+        self.models: dict[Role, StepModel] = {"small": small, "big": big}
+        self.prompt = Prompt(problem, config.system_prompt)
+        self.steps: list[Draft] = []
+        self.tokens: Counter[str] = Counter()
+        self._times: dict[str, float] = {}
+
+    # Randomness: each (step, stage) gets its own seed, so one stage never shifts the draws of another and two
+    # methods run with the same seed draw the same π_S candidates at a step they share.
+    def seed(self, index: int, stage: str) -> int:
+        return int(np.random.SeedSequence([self.config.seed, index, _STAGES.index(stage)]).generate_state(1)[0])
+
+    def rng(self, index: int, stage: str) -> np.random.Generator:
+        return np.random.default_rng(self.seed(index, stage))
+
+    def _timed(self, stage: str, call: Callable, *args, **kwargs):
+        start = time.perf_counter()
+        try:
+            return call(*args, **kwargs)
+        finally:
+            self._times[stage] = self._times.get(stage, 0.0) + time.perf_counter() - start
+
+    def stage_times(self) -> StageTimes:
+        """The time spent per stage since the last call, and reset the timers for the next step."""
+        times, self._times = self._times, {}
+        return StageTimes(**times)
+
+    def draft(self, role: Role, n: int, index: int, stage: str = "draft") -> list[Draft]:
+        timer = "fallback" if stage == "fallback" else "drafting"
+        drafts = self._timed(
+            timer, self.models[role].draft, self.prompt, self.steps, n,
+            temperature=self.config.temperature, max_tokens=self.config.max_step_tokens, seed=self.seed(index, stage),
+        )
+        self.tokens[role] += sum(len(d.token_ids) for d in drafts)
+        return drafts
+
+    def rewards(self, drafts: Sequence[Draft], stage: str = "reward") -> list[float]:
+        previous = [step.text for step in self.steps]
+        return self._timed(stage, self.reward.score_candidates, self.problem, previous, [d.text for d in drafts])
+
+    def logprobs_big(self, drafts: Sequence[Draft]) -> list[float]:
+        self.tokens["scored_big"] += sum(len(d.token_ids) for d in drafts)
+        return self._timed(
+            "scoring", self.models["big"].logprobs, self.prompt, self.steps, drafts, temperature=self.config.temperature
+        )
+
+    def soft_best_of_n(self, role: Role, index: int, *, fallback: bool = False) -> tuple[list[Draft], tuple[Candidate, ...], int]:
+        """Draw n steps from `role` and pick one with probability softmax(β·r); also GSI's and RSD's fallback,
+        whose time is then booked to the `fallback` stage and whose draws use their own seeds."""
+        drafts = self.draft(role, self.config.n, index, "fallback" if fallback else "draft")
+        rewards = self.rewards(drafts, stage="fallback" if fallback else "reward")
+        logits = SoftRewardSelection(self.config.beta).logits(rewards)
+        chosen, weights = soft_select(logits, self.rng(index, "fallback-select" if fallback else "select"))
+        return drafts, candidates(drafts, role, rewards=rewards, weights=weights), chosen
+
+
+def candidates(
+    drafts: Sequence[Draft],
+    role: Role,
+    *,
+    rewards: Sequence[float] | None = None,
+    logp_other: Sequence[float] | None = None,
+    tilted: Sequence[float] | None = None,
+    weights: Sequence[float] | None = None,
+) -> tuple[Candidate, ...]:
+    """Event records of `drafts` sampled by `role`; `logp_other` is their log-prob under the other model."""
+    n = len(drafts)
+    rewards, tilted, weights = (list(v) if v is not None else [None] * n for v in (rewards, tilted, weights))
+    other = list(logp_other) if logp_other is not None else [None] * n
+    return tuple(
+        Candidate(
+            text=d.text,
+            num_tokens=len(d.token_ids),
+            source=role,
+            finish_reason=d.finish_reason,
+            logp_small=d.logprob if role == "small" else other[i],
+            logp_big=d.logprob if role == "big" else other[i],
+            reward=None if rewards[i] is None else float(rewards[i]),
+            tilted_reward=None if tilted[i] is None else float(tilted[i]),
+            weight=None if weights[i] is None else float(weights[i]),
+        )
+        for i, d in enumerate(drafts)
+    )
+
+
+StepFunction = Callable[[RunContext, int], tuple[StepEvent, Draft]]
+
+
+def run_steps(
+    method: str,
+    step: StepFunction,
+    problem: str,
+    small: StepModel,
+    big: StepModel,
+    reward: RewardModel,
+    config: DecodingConfig,
+) -> Iterator[Event]:
+    """Call `step` until an answer is boxed, a step ends at EOS or `max_steps` is reached; yield every event.
+
+    The problem is checked here, before the first event, so a caller learns of an empty one at once."""
+    if not problem or not problem.strip():
+        raise ValueError("the problem is empty: give a question to solve")
+    return _events(method, step, problem, small, big, reward, config)
+
+
+def _events(method, step, problem, small, big, reward, config) -> Iterator[Event]:
+    started = time.perf_counter()
+    context = RunContext(problem, small, big, reward, config)
+    yield RunStarted(
+        method=method, problem=problem, config=dataclasses.asdict(config),
+        small_model=small.name, big_model=big.name, reward_model=reward.name,
+        small_params=small.num_parameters, big_params=big.num_parameters,
+    )
+    totals, decisions, stop_reason = StageTimes(), Counter(), "max_steps"
+    for index in range(config.max_steps):
+        event, committed = step(context, index)
+        context.steps.append(committed)
+        totals = add_times(totals, event.timings)
+        decisions[event.decision] += 1
+        yield event
+        if has_boxed_answer(committed.text):
+            stop_reason = "answer"
+            break
+        if committed.finish_reason == "eos":
+            stop_reason = "eos"
+            break
+    solution = "".join(step.text for step in context.steps)
+    yield RunSummary(
+        method=method, solution=solution, answer=extract_boxed_answer(solution), stop_reason=stop_reason,
+        steps=len(context.steps), accepted=decisions["accepted"], fallbacks=decisions["fallback"],
+        tokens_small=context.tokens["small"], tokens_big=context.tokens["big"],
+        tokens_scored_big=context.tokens["scored_big"], timings=totals, wall_time=time.perf_counter() - started,
+    )

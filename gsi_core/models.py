@@ -1,0 +1,254 @@
+"""Causal LMs as step models: draft n candidate steps in one batch, and score given steps in one forward.
+
+Temperature. Both models' log-probabilities are those of the temperature-T distributions
+softmax(logits / T): the distribution π_S is actually sampled from, and the same transform applied to π_B
+when it scores the drafts (and when it samples its fallback steps). No top-k/top-p truncation is applied, so
+log π_B − log π_S compares the two distributions the algorithm really uses.
+
+KV cache. Each model keeps the cache of the last prefix it saw (prompt + committed steps). A new request
+extends it by the new tokens only (or crops it back to the common prefix), and the n candidates start from
+copies of it, so a step costs in proportion to the step, not to the whole solution.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import threading
+from dataclasses import dataclass
+from typing import Protocol, Sequence
+
+import torch
+from transformers import DynamicCache, PreTrainedModel, PreTrainedTokenizerBase
+
+from .config import SYSTEM_PROMPT
+
+STEP_END = "\n\n"
+# Upper bound on logits held at once while scoring (rows × tokens × vocab), to keep n=16 × long steps in memory.
+_SCORING_LOGITS_BUDGET = 64_000_000
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """The problem as the user posed it, and the system prompt every model's chat template wraps it with."""
+
+    problem: str
+    system: str = SYSTEM_PROMPT
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A sampled step. `token_ids` are in the tokenizer named by `vocab`; `logprob` is under the sampler."""
+
+    text: str
+    token_ids: tuple[int, ...]
+    vocab: str
+    logprob: float
+    finish_reason: str  # "step" (ended with a blank line), "eos" or "length" (hit the per-step cap)
+
+
+class StepModel(Protocol):
+    """What a method needs from a model; the toy worlds and remote backends implement the same calls."""
+
+    name: str
+    num_parameters: int
+
+    def draft(
+        self, prompt: Prompt, steps: Sequence[Draft], n: int, *, temperature: float, max_tokens: int, seed: int
+    ) -> list[Draft]: ...
+
+    def logprobs(
+        self, prompt: Prompt, steps: Sequence[Draft], candidates: Sequence[Draft], *, temperature: float
+    ) -> list[float]: ...
+
+
+def vocab_fingerprint(tokenizer: PreTrainedTokenizerBase) -> str:
+    """Identifies a vocabulary: two models with the same fingerprint can exchange token ids directly."""
+    items = sorted(tokenizer.get_vocab().items())
+    return hashlib.sha1(json.dumps(items, ensure_ascii=False).encode()).hexdigest()[:16]
+
+
+@dataclass
+class _PrefixState:
+    ids: tuple[int, ...]
+    cache: DynamicCache  # covers every id in `ids`
+    next_logits: torch.Tensor  # [vocab] logits for the token after `ids`
+
+
+def _common_prefix_length(a: Sequence[int], b: Sequence[int]) -> int:
+    n = min(len(a), len(b))
+    for i in range(n):
+        if a[i] != b[i]:
+            return i
+    return n
+
+
+def _log_softmax(logits: torch.Tensor, temperature: float) -> torch.Tensor:
+    return torch.log_softmax(logits.float() / temperature, dim=-1)
+
+
+class TransformersStepModel:
+    """A transformers causal LM behind the `StepModel` calls."""
+
+    def __init__(self, model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, name: str | None = None):
+        self.model = model.eval()
+        self.tokenizer = tokenizer
+        self.name = name or getattr(model, "name_or_path", None) or type(model).__name__
+        self.vocab = vocab_fingerprint(tokenizer)
+        self.num_parameters = sum(p.numel() for p in model.parameters())
+        eos = model.generation_config.eos_token_id if model.generation_config else None
+        eos = [eos] if isinstance(eos, int) else list(eos or [])
+        if tokenizer.eos_token_id is not None:
+            eos.append(tokenizer.eos_token_id)
+        self.eos_ids = frozenset(eos)
+        self._lock = threading.Lock()
+        self._prefix: _PrefixState | None = None
+        self._prompt_ids: dict[Prompt, tuple[int, ...]] = {}
+        self._piece_text: dict[int, str] = {}
+
+    @property
+    def device(self) -> torch.device:
+        return self.model.device
+
+    # --- token ids -----------------------------------------------------------------------------------------
+    def prompt_ids(self, prompt: Prompt) -> tuple[int, ...]:
+        if prompt not in self._prompt_ids:
+            messages = [{"role": "system", "content": prompt.system}, {"role": "user", "content": prompt.problem}]
+            text = self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+            # Only the current problem's ids are kept: a run asks for them at every step, other problems rarely.
+            self._prompt_ids = {prompt: tuple(self.tokenizer.encode(text, add_special_tokens=False))}
+        return self._prompt_ids[prompt]
+
+    def step_ids(self, step: Draft) -> tuple[int, ...]:
+        """The step's ids in this model's vocabulary: as drafted when shared, else its text re-tokenized."""
+        if step.vocab == self.vocab:
+            return step.token_ids
+        return tuple(self.tokenizer.encode(step.text, add_special_tokens=False))
+
+    def prefix_ids(self, prompt: Prompt, steps: Sequence[Draft]) -> tuple[int, ...]:
+        ids = list(self.prompt_ids(prompt))
+        for step in steps:
+            ids.extend(self.step_ids(step))
+        return tuple(ids)
+
+    def _piece(self, token_id: int) -> str:
+        if token_id not in self._piece_text:
+            self._piece_text[token_id] = self.tokenizer.decode([token_id])
+        return self._piece_text[token_id]
+
+    # --- the cached prefix ---------------------------------------------------------------------------------
+    def _advance(self, ids: tuple[int, ...]) -> _PrefixState:
+        """Bring the cached prefix to `ids`, computing only the tokens the cache does not already hold."""
+        state, keep = self._prefix, 0
+        if state is not None:
+            common = _common_prefix_length(state.ids, ids)
+            if common == len(state.ids) == len(ids):
+                return state
+            keep = min(common, len(ids) - 1)  # at least one token must run to get the next logits
+        if keep > 0:
+            cache = state.cache
+            if keep < len(state.ids):
+                cache.crop(keep - len(state.ids))
+        else:
+            cache = DynamicCache(config=self.model.config)
+        new = torch.tensor([ids[keep:]], device=self.device)
+        out = self.model(input_ids=new, past_key_values=cache, use_cache=True, logits_to_keep=1)
+        self._prefix = _PrefixState(ids, out.past_key_values, out.logits[0, -1].float())
+        return self._prefix
+
+    @staticmethod
+    def _expanded(cache: DynamicCache, rows: int) -> DynamicCache:
+        copied = copy.deepcopy(cache)
+        if rows > 1:
+            copied.batch_repeat_interleave(rows)
+        return copied
+
+    # --- the two calls -------------------------------------------------------------------------------------
+    @torch.inference_mode()
+    def draft(
+        self, prompt: Prompt, steps: Sequence[Draft], n: int, *, temperature: float, max_tokens: int, seed: int
+    ) -> list[Draft]:
+        """Sample n steps in one batch; each stops after the first token that completes a blank line, at EOS,
+        or after `max_tokens` tokens. Finished rows leave the batch, so the others run cheaper."""
+        with self._lock:
+            state = self._advance(self.prefix_ids(prompt, steps))
+            generator = torch.Generator(device=self.device).manual_seed(seed)
+            cache = self._expanded(state.cache, n)
+            logits = state.next_logits.unsqueeze(0).expand(n, -1)
+            tokens: list[list[int]] = [[] for _ in range(n)]
+            logprob = [0.0] * n
+            tail = [""] * n
+            finish: list[str | None] = [None] * n
+            active = list(range(n))
+            while True:
+                logp = _log_softmax(logits, temperature)
+                chosen = torch.multinomial(logp.exp(), 1, generator=generator).squeeze(1)
+                chosen_logp = logp.gather(1, chosen[:, None]).squeeze(1).tolist()
+                still = []
+                for k, (row, token) in enumerate(zip(active, chosen.tolist())):
+                    tokens[row].append(token)
+                    logprob[row] += chosen_logp[k]
+                    piece = tail[row] + self._piece(token)
+                    tail[row] = piece[-1:]
+                    if token in self.eos_ids:
+                        finish[row] = "eos"
+                    elif STEP_END in piece:
+                        finish[row] = "step"
+                    elif len(tokens[row]) >= max_tokens:
+                        finish[row] = "length"
+                    else:
+                        still.append(k)
+                if not still:
+                    break
+                if len(still) < len(active):
+                    keep = torch.tensor(still, device=self.device)
+                    cache.batch_select_indices(keep)
+                    chosen = chosen[keep]
+                active = [active[k] for k in still]
+                out = self.model(input_ids=chosen[:, None], past_key_values=cache, use_cache=True)
+                cache, logits = out.past_key_values, out.logits[:, -1]
+        return [
+            Draft(
+                text=self.tokenizer.decode(ids, skip_special_tokens=True),
+                token_ids=tuple(ids),
+                vocab=self.vocab,
+                logprob=lp,
+                finish_reason=reason,
+            )
+            for ids, lp, reason in zip(tokens, logprob, finish)
+        ]
+
+    @torch.inference_mode()
+    def logprobs(
+        self, prompt: Prompt, steps: Sequence[Draft], candidates: Sequence[Draft], *, temperature: float
+    ) -> list[float]:
+        """log π(candidate | prefix) summed over each candidate's tokens, all candidates in one batched forward
+        (split into row chunks only when the logits would not fit the memory budget)."""
+        with self._lock:
+            state = self._advance(self.prefix_ids(prompt, steps))
+            sequences = [self.step_ids(c) for c in candidates]
+            first = _log_softmax(state.next_logits, temperature)
+            totals = [float(first[s[0]]) if s else 0.0 for s in sequences]
+            width = max((len(s) for s in sequences), default=0) - 1  # the last token's logits are not needed
+            if width <= 0:
+                return totals
+            vocab = state.next_logits.shape[-1]
+            rows_per_chunk = max(1, _SCORING_LOGITS_BUDGET // (width * vocab))
+            for start in range(0, len(sequences), rows_per_chunk):
+                chunk = sequences[start : start + rows_per_chunk]
+                # Right padding needs no mask: under causal attention real tokens never see the pads after them.
+                inputs = torch.zeros((len(chunk), width), dtype=torch.long, device=self.device)
+                targets = torch.zeros_like(inputs)
+                mask = torch.zeros(inputs.shape, dtype=torch.bool, device=self.device)
+                for r, seq in enumerate(chunk):
+                    inputs[r, : len(seq) - 1] = torch.tensor(seq[:-1])
+                    targets[r, : len(seq) - 1] = torch.tensor(seq[1:])
+                    mask[r, : len(seq) - 1] = True
+                cache = self._expanded(state.cache, len(chunk))
+                logits = self.model(input_ids=inputs, past_key_values=cache, use_cache=True).logits
+                logp = _log_softmax(logits, temperature).gather(-1, targets[..., None]).squeeze(-1)
+                sums = (logp * mask).sum(dim=1).tolist()
+                for r, value in enumerate(sums):
+                    totals[start + r] += value
+            return totals

@@ -1,0 +1,74 @@
+import math
+
+import pytest
+
+from gsi_core.config import ConfigError, DecodingConfig, get_preset, load_presets
+from gsi_core.loading import ModelSpec, resolve_dtype, resolve_device
+
+
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"n": 0}, "n must be a whole number from 1"),
+        ({"n": 10_000}, "n must be a whole number from 1 to 128"),
+        ({"beta": -1.0}, "beta must be a finite number ≥ 0"),
+        ({"beta": math.nan}, "beta must be a finite number"),
+        ({"threshold": math.nan}, "threshold must be a number"),
+        ({"temperature": 0.0}, "temperature must be in (0, 10]"),
+        ({"max_steps": 0}, "max_steps must be a whole number"),
+        ({"n": 2.5}, "n must be a whole number"),
+        ({"nope": 1}, "unknown decoding setting"),
+    ],
+)
+def test_bad_settings_are_refused_with_a_reason(changes, message):
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        DecodingConfig().replace(**changes)
+
+
+def test_defaults_are_the_papers():
+    config = DecodingConfig()
+    assert (config.beta, config.threshold, config.n, config.temperature, config.max_steps) == (20.0, 0.5, 16, 0.7, 45)
+    assert config.rsd_threshold == 0.7
+
+
+def test_infinite_thresholds_are_allowed():
+    assert DecodingConfig(threshold=-math.inf).threshold == -math.inf
+
+
+def test_presets_file_has_the_required_presets():
+    presets = load_presets()
+    offline, paper = presets["offline-cpu"], presets["paper"]
+    assert offline.small["model"].startswith("offline:") and offline.reward == {"kind": "step-verifier"}
+    assert offline.decoding.n == 4 and offline.decoding.beta == 20.0  # only overrides are listed
+    assert paper.small["model"] == "Qwen/Qwen2.5-Math-1.5B-Instruct"
+    assert paper.big["model"] == "Qwen/Qwen2.5-Math-7B-Instruct"
+    assert paper.reward["model"] == "Qwen/Qwen2.5-Math-PRM-7B"
+    assert (paper.decoding.n, paper.decoding.beta, paper.decoding.threshold) == (16, 20.0, 0.5)
+
+
+def test_preset_typos_are_refused(tmp_path):
+    path = tmp_path / "presets.yaml"
+    path.write_text("presets:\n  x:\n    small: a\n    big: b\n    decoding: {betta: 3}\n")
+    with pytest.raises(ConfigError, match="preset 'x': unknown decoding setting"):
+        load_presets(path)
+    path.write_text("presets:\n  x:\n    small: a\n    big: b\n")
+    with pytest.raises(ConfigError, match="unknown preset 'y'; choose one of: x"):
+        get_preset("y", path)
+
+
+def test_default_preset_without_gpu_is_offline(monkeypatch):
+    monkeypatch.delenv("GSI_PRESET", raising=False)
+    assert get_preset().name == "offline-cpu"
+    monkeypatch.setenv("GSI_PRESET", "hub-cpu")
+    assert get_preset().name == "hub-cpu"
+
+
+def test_model_specs_and_device_choice():
+    assert ModelSpec.from_config("Qwen/x") == ModelSpec(model="Qwen/x")
+    assert ModelSpec.from_config({"model": "/m", "dtype": "float32"}).dtype == "float32"
+    with pytest.raises(ConfigError, match="unknown keys"):
+        ModelSpec.from_config({"model": "/m", "gpu": True})
+    assert resolve_device("auto").type == "cpu"
+    assert str(resolve_dtype("fp32", resolve_device("cpu"))) == "torch.float32"
+    with pytest.raises(ConfigError, match="unknown dtype"):
+        resolve_dtype("int3", resolve_device("cpu"))

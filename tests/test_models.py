@@ -1,0 +1,141 @@
+"""The transformers step model: drafting, scoring, the cached prefix and the re-tokenization path."""
+
+import pytest
+import torch
+
+from gsi_core import models
+from gsi_core.models import STEP_END, Prompt, TransformersStepModel
+
+from tiny import build_lm
+
+PROMPT = Prompt("Natalia sold clips to 48 of her friends in April. How many clips did she sell?")
+T = 0.7
+
+
+def reference_logprob(model: TransformersStepModel, prefix: tuple[int, ...], step: tuple[int, ...]) -> float:
+    """log π(step | prefix) from one plain forward over the whole sequence, no cache."""
+    ids = torch.tensor([prefix + step])
+    with torch.inference_mode():
+        logits = model.model(input_ids=ids).logits[0].float()
+    logp = torch.log_softmax(logits / T, dim=-1)
+    return sum(float(logp[len(prefix) - 1 + i, token]) for i, token in enumerate(step))
+
+
+def draft(model, steps=(), n=4, seed=0, max_tokens=12):
+    return model.draft(PROMPT, list(steps), n, temperature=T, max_tokens=max_tokens, seed=seed)
+
+
+def test_drafts_stop_at_the_first_blank_line_eos_or_the_cap(small):
+    drafts = draft(small, n=16, max_tokens=10)
+    assert len(drafts) == 16
+    reasons = {d.finish_reason for d in drafts}
+    assert "step" in reasons and "length" in reasons  # the tiny model does both at these settings
+    for d in drafts:
+        assert 1 <= len(d.token_ids) <= 10
+        pieces = [small.tokenizer.decode(d.token_ids[: i + 1]) for i in range(len(d.token_ids))]
+        ended = [STEP_END in p or t in small.eos_ids for p, t in zip(pieces, d.token_ids)]
+        assert not any(ended[:-1]), "a draft ran past the end of its step"
+        assert d.finish_reason == ("length" if not ended[-1] else "eos" if d.token_ids[-1] in small.eos_ids else "step")
+
+
+def test_sampled_logprob_equals_a_plain_forward(small):
+    prefix = small.prefix_ids(PROMPT, [])
+    for d in draft(small, n=4):
+        assert d.logprob == pytest.approx(reference_logprob(small, prefix, d.token_ids), abs=1e-4)
+
+
+def test_scoring_equals_a_plain_forward_and_the_sampler(small, big):
+    first = draft(small, seed=1)
+    committed = [first[0]]
+    candidates = draft(small, steps=committed, seed=2)
+    scored = big.logprobs(PROMPT, committed, candidates, temperature=T)
+    prefix = big.prefix_ids(PROMPT, committed)
+    for value, c in zip(scored, candidates):
+        assert value == pytest.approx(reference_logprob(big, prefix, c.token_ids), abs=1e-4)
+    own = small.logprobs(PROMPT, committed, candidates, temperature=T)
+    assert own == pytest.approx([c.logprob for c in candidates], abs=1e-4)
+
+
+def test_scoring_in_row_chunks_gives_the_same_numbers(big, small, monkeypatch):
+    candidates = draft(small, n=6, max_tokens=12)
+    whole = big.logprobs(PROMPT, [], candidates, temperature=T)
+    big._prefix = None
+    monkeypatch.setattr(models, "_SCORING_LOGITS_BUDGET", 1)  # forces one row per chunk
+    assert big.logprobs(PROMPT, [], candidates, temperature=T) == pytest.approx(whole, abs=1e-4)
+
+
+def test_same_seed_same_drafts_other_seed_other_drafts(small):
+    a, b, c = draft(small, seed=5), draft(small, seed=5), draft(small, seed=6)
+    assert [d.token_ids for d in a] == [d.token_ids for d in b]
+    assert [d.token_ids for d in a] != [d.token_ids for d in c]
+
+
+class ForwardRecorder:
+    """Counts the tokens each forward of a model computes."""
+
+    def __init__(self, model):
+        self.lengths = []
+        self._forward = model.model.forward
+        model.model.forward = self
+
+    def __call__(self, input_ids=None, **kwargs):
+        self.lengths.append(input_ids.shape[-1])
+        return self._forward(input_ids=input_ids, **kwargs)
+
+
+def test_the_prefix_cache_makes_a_step_cost_the_step_not_the_solution(small):
+    steps = []
+    for seed in range(3):  # build a solution of three steps
+        steps.append(draft(small, steps=steps, n=2, seed=seed)[0])
+    recorder = ForwardRecorder(small)
+    next_drafts = draft(small, steps=steps, n=2, seed=9, max_tokens=4)
+    # one prefill forward of exactly the last committed step, then one token per decoding iteration
+    assert recorder.lengths[0] == len(steps[-1].token_ids)
+    assert all(length == 1 for length in recorder.lengths[1:])
+    # scoring at the same prefix computes only the candidates (minus their last token)
+    recorder.lengths.clear()
+    small.logprobs(PROMPT, steps, next_drafts, temperature=T)
+    width = max(len(d.token_ids) for d in next_drafts) - 1
+    assert recorder.lengths == ([width] if width > 0 else [])
+
+
+def test_a_different_prefix_crops_the_cache_and_stays_exact(small):
+    a = draft(small, seed=1)
+    draft(small, steps=[a[0]], seed=2)  # the cache now holds prompt + a[0]
+    other = draft(small, steps=[a[1]], seed=3)  # a different history: crop back and recompute
+    prefix = small.prefix_ids(PROMPT, [a[1]])
+    for d in other:
+        assert d.logprob == pytest.approx(reference_logprob(small, prefix, d.token_ids), abs=1e-4)
+
+
+def test_retokenizes_steps_from_a_model_with_another_vocabulary(small, other_tokenizer):
+    other = TransformersStepModel(build_lm(other_tokenizer, seed=3, step_bias=4.0), other_tokenizer, name="other")
+    assert other.vocab != small.vocab
+    drafted = draft(small, seed=4)
+    committed = [drafted[0]]
+    candidates = draft(small, steps=committed, seed=5)
+    scored = other.logprobs(PROMPT, committed, candidates, temperature=T)
+    # the other model sees its own tokenization of the prompt and of every step's text
+    prefix = other.prefix_ids(PROMPT, committed)
+    text_prefix = other_tokenizer.encode(
+        other_tokenizer.apply_chat_template(
+            [{"role": "system", "content": PROMPT.system}, {"role": "user", "content": PROMPT.problem}],
+            tokenize=False, add_generation_prompt=True,
+        ) + committed[0].text,
+        add_special_tokens=False,
+    )
+    assert other.step_ids(committed[0]) != committed[0].token_ids
+    assert len(prefix) > 0 and list(prefix[: len(prefix) - len(other.step_ids(committed[0]))]) == text_prefix[
+        : len(prefix) - len(other.step_ids(committed[0]))
+    ]
+    for value, c in zip(scored, candidates):
+        ids = tuple(other_tokenizer.encode(c.text, add_special_tokens=False))
+        assert value == pytest.approx(reference_logprob(other, prefix, ids), abs=1e-4)
+    # and its drafts come back in its own vocabulary, which the small model re-tokenizes in turn
+    back = other.draft(PROMPT, committed, 2, temperature=T, max_tokens=8, seed=1)
+    assert all(d.vocab == other.vocab for d in back)
+    assert small.logprobs(PROMPT, committed, back, temperature=T) == pytest.approx(
+        [reference_logprob(small, small.prefix_ids(PROMPT, committed),
+                           tuple(small.tokenizer.encode(d.text, add_special_tokens=False))) for d in back],
+        abs=1e-4,
+    )
