@@ -5,9 +5,9 @@ softmax(logits / T): the distribution π_S is actually sampled from, and the sam
 when it scores the drafts (and when it samples its fallback steps). No top-k/top-p truncation is applied, so
 log π_B − log π_S compares the two distributions the algorithm really uses.
 
-KV cache. Each model keeps the cache of the last prefix it saw (prompt + committed steps). A new request
-extends it by the new tokens only (or crops it back to the common prefix), and the n candidates start from
-copies of it, so a step costs in proportion to the step, not to the whole solution.
+KV cache. Each model keeps the cache of the last prefix it saw (prompt + committed steps). A request whose
+prefix extends it computes the new tokens only, and the n candidates start from copies of it, so a step
+costs in proportion to the step, not to the whole solution.
 """
 
 from __future__ import annotations
@@ -76,14 +76,6 @@ class _PrefixState:
     next_logits: torch.Tensor  # [vocab] logits for the token after `ids`
 
 
-def _common_prefix_length(a: Sequence[int], b: Sequence[int]) -> int:
-    n = min(len(a), len(b))
-    for i in range(n):
-        if a[i] != b[i]:
-            return i
-    return n
-
-
 def _log_softmax(logits: torch.Tensor, temperature: float) -> torch.Tensor:
     return torch.log_softmax(logits.float() / temperature, dim=-1)
 
@@ -139,21 +131,20 @@ class TransformersStepModel:
 
     # --- the cached prefix ---------------------------------------------------------------------------------
     def _advance(self, ids: tuple[int, ...]) -> _PrefixState:
-        """Bring the cached prefix to `ids`, computing only the tokens the cache does not already hold."""
-        state, keep = self._prefix, 0
-        if state is not None:
-            common = _common_prefix_length(state.ids, ids)
-            if common == len(state.ids) == len(ids):
-                return state
-            keep = min(common, len(ids) - 1)  # at least one token must run to get the next logits
-        if keep > 0:
-            cache = state.cache
-            if keep < len(state.ids):
-                cache.crop(keep - len(state.ids))
+        """Bring the cached prefix to `ids`, computing only the tokens the cache does not already hold.
+
+        A prefix that does not extend the cached one (a new problem or run) starts a fresh cache rather than
+        cropping the old one: the prompt is short, and a replay then repeats the same float arithmetic, so the
+        same seed gives bit-identical events."""
+        state = self._prefix
+        if state is not None and state.ids == ids:
+            return state
+        if state is not None and len(state.ids) < len(ids) and ids[: len(state.ids)] == state.ids:
+            cache, new = state.cache, ids[len(state.ids):]
         else:
-            cache = DynamicCache(config=self.model.config)
-        new = torch.tensor([ids[keep:]], device=self.device)
-        out = self.model(input_ids=new, past_key_values=cache, use_cache=True, logits_to_keep=1)
+            cache, new = DynamicCache(config=self.model.config), ids
+        out = self.model(input_ids=torch.tensor([new], device=self.device), past_key_values=cache,
+                         use_cache=True, logits_to_keep=1)
         self._prefix = _PrefixState(ids, out.past_key_values, out.logits[0, -1].float())
         return self._prefix
 

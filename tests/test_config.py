@@ -1,6 +1,7 @@
 import math
 
 import pytest
+import torch
 
 from gsi_core.config import ConfigError, DecodingConfig, get_preset, load_presets
 from gsi_core.loading import ModelSpec, resolve_dtype, resolve_device
@@ -56,9 +57,9 @@ def test_preset_typos_are_refused(tmp_path):
         get_preset("y", path)
 
 
-def test_default_preset_without_gpu_is_offline(monkeypatch):
+def test_default_preset_is_offline_without_a_gpu(monkeypatch):
     monkeypatch.delenv("GSI_PRESET", raising=False)
-    assert get_preset().name == "offline-cpu"
+    assert get_preset().name == ("paper" if torch.cuda.is_available() else "offline-cpu")
     monkeypatch.setenv("GSI_PRESET", "hub-cpu")
     assert get_preset().name == "hub-cpu"
 
@@ -68,7 +69,7 @@ def test_model_specs_and_device_choice():
     assert ModelSpec.from_config({"model": "/m", "dtype": "float32"}).dtype == "float32"
     with pytest.raises(ConfigError, match="unknown keys"):
         ModelSpec.from_config({"model": "/m", "gpu": True})
-    assert resolve_device("auto").type == "cpu"
+    assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
     assert str(resolve_dtype("fp32", resolve_device("cpu"))) == "torch.float32"
     with pytest.raises(ConfigError, match="unknown dtype"):
         resolve_dtype("int3", resolve_device("cpu"))

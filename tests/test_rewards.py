@@ -100,7 +100,7 @@ def reference_step_rewards(prm, question, steps):
         {"role": "assistant", "content": "<extra_0>".join(steps) + "<extra_0>"},
     ]
     text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=False)
-    ids = torch.tensor([tokenizer.encode(text, add_special_tokens=False)])
+    ids = torch.tensor([tokenizer.encode(text, add_special_tokens=False)], device=prm.model.device)
     with torch.inference_mode():
         probabilities = torch.softmax(prm.model(input_ids=ids).logits[0].float(), dim=-1)
     positions = (ids[0] == tokenizer.convert_tokens_to_ids("<extra_0>")).nonzero().flatten()

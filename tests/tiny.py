@@ -11,6 +11,8 @@ from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, train
 from transformers import PreTrainedTokenizerFast, Qwen2Config, Qwen2ForCausalLM, Qwen2ForTokenClassification
 
 REPO = Path(__file__).resolve().parents[1]
+# Tests run on the CPU; GSI_TEST_DEVICE=cuda runs the same tiny models on a GPU.
+DEVICE = torch.device(os.environ.get("GSI_TEST_DEVICE", "cpu"))
 BENCHMARKS = Path(os.environ.get("GSI_BENCHMARKS_DIR") or REPO.parent / "shared" / "data" / "benchmarks")
 SPECIALS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<extra_0>"]
 CHAT_TEMPLATE = (
@@ -83,10 +85,10 @@ def build_lm(tokenizer: PreTrainedTokenizerFast, seed: int, step_bias: float = 0
                 head.bias.data[token_id] = step_bias
         head.bias.data[tokenizer.eos_token_id] = step_bias - 2.0
         model.lm_head = head
-    return model
+    return model.to(DEVICE)
 
 
 def build_prm(tokenizer: PreTrainedTokenizerFast, seed: int) -> Qwen2ForTokenClassification:
     """A random model with the Qwen2.5-Math-PRM head shape: two logits (negative, positive) per token."""
     torch.manual_seed(seed)
-    return Qwen2ForTokenClassification(_config(tokenizer, num_labels=2)).eval()
+    return Qwen2ForTokenClassification(_config(tokenizer, num_labels=2)).eval().to(DEVICE)

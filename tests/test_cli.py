@@ -1,0 +1,85 @@
+"""`python -m gsi_core run` as a user runs it: a preset of local model directories, JSON lines out."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tiny import REPO, build_lm, build_prm
+
+
+def cli(*args, env=None):
+    return subprocess.run([sys.executable, "-m", "gsi_core", *args], cwd=REPO, capture_output=True, text=True,
+                          env={**os.environ, **(env or {})}, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def presets_file(tmp_path_factory, tokenizer):
+    """A presets file whose models are tiny checkpoints saved to disk, loaded back through `from_pretrained`."""
+    root = tmp_path_factory.mktemp("models")
+    for name, model in (("small", build_lm(tokenizer, seed=1)), ("big", build_lm(tokenizer, seed=2)),
+                        ("prm", build_prm(tokenizer, seed=3))):
+        model.save_pretrained(root / name)
+        tokenizer.save_pretrained(root / name)
+    path = root / "presets.yaml"
+    path.write_text(
+        "presets:\n"
+        "  tiny:\n"
+        f"    small: {root / 'small'}\n"
+        f"    big: {{model: {root / 'big'}, dtype: float32}}\n"
+        "    decoding: {n: 3, max_steps: 3, max_step_tokens: 6}\n"
+        "  tiny-prm:\n"
+        f"    small: {root / 'small'}\n"
+        f"    big: {root / 'big'}\n"
+        f"    reward: {{kind: prm, model: {root / 'prm'}}}\n"
+        "    decoding: {n: 2, max_steps: 2, max_step_tokens: 6}\n"
+    )
+    return str(path)
+
+
+def test_run_prints_one_event_per_line_summary_last(presets_file):
+    done = cli("run", "--preset", "tiny", "--method", "gsi", "--problem", "What is 12 + 30?", "--seed", "3",
+               "--beta", "10", env={"GSI_PRESETS_FILE": presets_file})
+    assert done.returncode == 0, done.stderr
+    events = [json.loads(line) for line in done.stdout.splitlines()]
+    assert events[0]["type"] == "start" and events[-1]["type"] == "summary"
+    assert events[0]["config"]["beta"] == 10.0 and events[0]["config"]["n"] == 3
+    assert all(e["type"] == "step" and len(e["candidates"]) == 3 for e in events[1:-1])
+    assert events[-1]["steps"] == len(events) - 2 <= 3
+
+
+def test_run_with_a_process_reward_model(presets_file):
+    done = cli("run", "--preset", "tiny-prm", "--method", "rsd", "--threshold", "0.4", "--problem", "What is 2 + 2?",
+               env={"GSI_PRESETS_FILE": presets_file})
+    assert done.returncode == 0, done.stderr
+    events = [json.loads(line) for line in done.stdout.splitlines()]
+    assert events[0]["reward_model"].endswith("prm") and events[0]["config"]["rsd_threshold"] == 0.4
+    rewards = [c["reward"] for e in events[1:-1] for c in e["candidates"]]
+    assert rewards and all(0.0 <= r <= 1.0 for r in rewards) and len(set(rewards)) > 1
+
+
+@pytest.mark.parametrize(
+    "args, reason",
+    [
+        (["--problem", "  "], "error: the problem is empty"),
+        (["--problem", "x", "--n", "0"], "error: n must be a whole number from 1"),
+        (["--problem", "x", "--beta", "-2"], "error: beta must be a finite number ≥ 0"),
+        (["--problem", "x", "--method", "nope"], "error: argument --method: invalid choice: 'nope'"),
+        (["--problem", "x", "--preset", "nope"], "error: unknown preset 'nope'"),
+        (["--problem", "x", "--n", "many"], "error: argument --n: invalid int value"),
+    ],
+)
+def test_bad_arguments_exit_nonzero_with_one_line(args, reason, presets_file):
+    done = cli("run", "--preset", "tiny", *args, env={"GSI_PRESETS_FILE": presets_file}) if "--preset" not in args \
+        else cli("run", *args, env={"GSI_PRESETS_FILE": presets_file})
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.startswith(reason) and len(done.stderr.strip().splitlines()) == 1
+
+
+def test_a_model_that_does_not_load_says_which(tmp_path):
+    path = tmp_path / "presets.yaml"
+    path.write_text(f"presets:\n  broken:\n    small: {tmp_path / 'missing'}\n    big: {tmp_path / 'missing'}\n")
+    done = cli("run", "--preset", "broken", "--problem", "x", env={"GSI_PRESETS_FILE": str(path)})
+    assert done.returncode == 1 and done.stderr.strip().splitlines()[-1].startswith("error: π_S (")

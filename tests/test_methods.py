@@ -1,0 +1,160 @@
+"""Every decoding method end to end on tiny transformers models, plus the stop rules on scripted models."""
+
+import dataclasses
+import json
+import math
+
+import numpy as np
+import pytest
+
+from gsi_core import METHODS, run_method
+from gsi_core.config import ConfigError
+from gsi_core.events import RunStarted, RunSummary, StepEvent, from_json, to_dict, to_json
+from gsi_core.models import Draft
+from gsi_core.selection import softmax
+
+PROBLEM = "Weng earns $12 an hour for babysitting. Yesterday, she just did 50 minutes of babysitting. How much did she earn?"
+
+
+def run(name, small, big, verifier, config, problem=PROBLEM):
+    return list(run_method(name, problem, small, big, verifier, config))
+
+
+def without_times(events):
+    """Events as plain data with the wall-clock fields removed (they differ run to run)."""
+    plain = []
+    for event in events:
+        data = to_dict(event)
+        data.pop("timings", None)
+        data.pop("wall_time", None)
+        plain.append(data)
+    return plain
+
+
+@pytest.mark.parametrize("name", list(METHODS))
+def test_every_method_streams_a_complete_run(name, small, big, verifier, config):
+    events = run(name, small, big, verifier, config)
+    start, steps, summary = events[0], events[1:-1], events[-1]
+    assert isinstance(start, RunStarted) and start.method == name and start.problem == PROBLEM
+    assert start.small_params == small.num_parameters and start.config["n"] == config.n
+    assert isinstance(summary, RunSummary) and all(isinstance(e, StepEvent) for e in steps)
+    assert 1 <= len(steps) <= config.max_steps and summary.steps == len(steps)
+    assert [e.index for e in steps] == list(range(len(steps)))
+    assert summary.solution == "".join(e.text for e in steps)
+    for event in steps:
+        assert event.method == name and event.text == event.committed.text
+        n = 1 if name.startswith("sample") else config.n
+        assert len(event.candidates) == n
+        assert sum(c.weight for c in event.candidates) == pytest.approx(1.0)
+        assert all(c.tilted_reward is None for c in event.candidates) or name == "gsi"
+        assert all((c.reward is None) == name.startswith("sample") for c in event.candidates)
+        assert event.timings.total > 0
+    json.loads(to_json(summary))  # serialisable
+    assert [from_json(to_json(e)) for e in events] == events  # and back, exactly
+
+
+def test_gsi_arithmetic_and_decisions_match_the_events(small, big, verifier, config):
+    events = run("gsi", small, big, verifier, config)
+    for event in events[1:-1]:
+        c = event.candidates
+        r = np.array([x.reward for x in c])
+        ls, lb = np.array([x.logp_small for x in c]), np.array([x.logp_big for x in c])
+        np.testing.assert_allclose([x.weight for x in c], softmax(config.beta * r + lb - ls), rtol=1e-9)
+        np.testing.assert_allclose([x.tilted_reward for x in c], r + (lb - ls) / config.beta, rtol=1e-9)
+        chosen = c[event.chosen]
+        assert event.threshold == config.threshold
+        assert event.decision == ("accepted" if chosen.tilted_reward >= config.threshold else "fallback")
+        if event.decision == "fallback":
+            assert len(event.fallback) == config.n and event.source == "big"
+            assert all(f.source == "big" and f.logp_big is not None for f in event.fallback)
+            np.testing.assert_allclose([f.weight for f in event.fallback],
+                                       softmax(config.beta * np.array([f.reward for f in event.fallback])))
+            assert event.text == event.fallback[event.fallback_chosen].text
+        else:
+            assert event.fallback == () and event.fallback_chosen is None and event.text == chosen.text
+
+
+def test_gsi_threshold_extremes(small, big, verifier, config):
+    always = run("gsi", small, big, verifier, config.replace(threshold=-math.inf))[-1]
+    assert always.fallbacks == 0 and always.accepted == always.steps and always.tokens_big == 0
+    never = run("gsi", small, big, verifier, config.replace(threshold=math.inf))[-1]
+    assert never.accepted == 0 and never.fallbacks == never.steps and never.tokens_big > 0
+
+
+def test_rsd_accepts_on_the_raw_reward(small, big, verifier, config):
+    events = run("rsd", small, big, verifier, config.replace(rsd_threshold=0.5))
+    for event in events[1:-1]:
+        chosen = event.candidates[event.chosen]
+        assert event.threshold == 0.5 and chosen.logp_big is None
+        assert event.decision == ("accepted" if chosen.reward >= 0.5 else "fallback")
+
+
+def test_best_of_n_picks_the_highest_reward(small, big, verifier, config):
+    for event in run("bon-big", small, big, verifier, config)[1:-1]:
+        rewards = [c.reward for c in event.candidates]
+        assert event.chosen == rewards.index(max(rewards)) and event.candidates[event.chosen].weight == 1.0
+        assert all(c.source == "big" for c in event.candidates)
+
+
+def test_token_counts_add_up(small, big, verifier, config):
+    events = run("gsi", small, big, verifier, config)
+    steps, summary = events[1:-1], events[-1]
+    drafted = sum(c.num_tokens for e in steps for c in e.candidates)
+    assert summary.tokens_small == drafted and summary.tokens_scored_big == drafted
+    assert summary.tokens_big == sum(c.num_tokens for e in steps for c in e.fallback)
+    assert summary.accepted + summary.fallbacks == summary.steps
+
+
+@pytest.mark.parametrize("name", ["gsi", "rsd", "sbon-small", "sample-big"])
+def test_same_seed_same_events(name, small, big, verifier, config):
+    first = without_times(run(name, small, big, verifier, config))
+    again = without_times(run(name, small, big, verifier, config))
+    other = without_times(run(name, small, big, verifier, config.replace(seed=config.seed + 1)))
+    assert first == again and first != other
+
+
+def test_empty_problem_and_unknown_method_are_refused_before_any_work(small, big, verifier, config):
+    with pytest.raises(ValueError, match="the problem is empty"):
+        run_method("gsi", "   ", small, big, verifier, config)
+    with pytest.raises(ConfigError, match="unknown method 'gsj'; choose one of: gsi"):
+        run_method("gsj", PROBLEM, small, big, verifier, config)
+
+
+# --- stop rules, on scripted models ------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class ScriptedModel:
+    """Writes step k of a fixed script after k committed steps, and gives each draft a log-prob from its text."""
+
+    script: list[str]
+    name: str = "scripted"
+    num_parameters: int = 1
+    vocab: str = "scripted"
+
+    def _draft(self, text, finish="step"):
+        return Draft(text=text, token_ids=tuple(range(len(text.split()))), vocab=self.vocab,
+                     logprob=-float(len(text)), finish_reason=finish)
+
+    def draft(self, prompt, steps, n, *, temperature, max_tokens, seed):
+        assert prompt.problem == PROBLEM
+        text = self.script[len(steps)]
+        finish = "eos" if text.endswith("<eos>") else "step"
+        return [self._draft(text.removesuffix("<eos>"), finish) for _ in range(n)]
+
+    def logprobs(self, prompt, steps, candidates, *, temperature):
+        return [-float(len(c.text)) for c in candidates]
+
+
+@pytest.mark.parametrize(
+    "script, stop_reason, steps, answer",
+    [
+        (["12 / 60 = 0.2\n\n", "0.2 * 50 = 10\n\n", "So \\boxed{10}.\n\n", "never\n\n"], "answer", 3, "10"),
+        (["12 / 60 = 0.2\n\n", "She earned 10 dollars.<eos>", "never\n\n"], "eos", 2, None),
+        (["a\n\n", "b\n\n", "c\n\n", "d\n\n", "e\n\n", "f\n\n"], "max_steps", 4, None),
+    ],
+)
+def test_runs_stop_at_an_answer_eos_or_the_step_cap(script, stop_reason, steps, answer, verifier, config):
+    model = ScriptedModel(script)
+    summary = list(run_method("gsi", PROBLEM, model, model, verifier, config))[-1]
+    assert (summary.stop_reason, summary.steps, summary.answer) == (stop_reason, steps, answer)
