@@ -8,7 +8,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from gsi_core import DecodingConfig, StepVerifier, TransformersStepModel  # noqa: E402
 
-from tiny import build_lm, build_tokenizer  # noqa: E402
+from tiny import build_long_lm, build_lm, build_prm, build_tokenizer  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -40,3 +40,54 @@ def verifier():
 @pytest.fixture
 def config():
     return DecodingConfig(n=4, max_steps=4, max_step_tokens=12, seed=7)
+
+
+@pytest.fixture(scope="session")
+def tiny_presets_file(tmp_path_factory, tokenizer):
+    """A presets file whose models are tiny checkpoints saved to disk, loaded back through `from_pretrained`."""
+    root = tmp_path_factory.mktemp("models")
+    for name, model in (("small", build_lm(tokenizer, seed=1)), ("big", build_lm(tokenizer, seed=2)),
+                        ("prm", build_prm(tokenizer, seed=3)), ("long", build_long_lm(tokenizer, seed=4))):
+        model.save_pretrained(root / name)
+        tokenizer.save_pretrained(root / name)
+    path = root / "presets.yaml"
+    path.write_text(
+        "presets:\n"
+        "  tiny:\n"
+        "    description: tiny random models for tests\n"
+        f"    small: {root / 'small'}\n"
+        f"    big: {{model: {root / 'big'}, dtype: float32}}\n"
+        "    decoding: {n: 3, max_steps: 3, max_step_tokens: 6}\n"
+        "  tiny-prm:\n"
+        f"    small: {root / 'small'}\n"
+        f"    big: {root / 'big'}\n"
+        f"    reward: {{kind: prm, model: {root / 'prm'}}}\n"
+        "    decoding: {n: 2, max_steps: 2, max_step_tokens: 6}\n"
+        "  tiny-long:\n"
+        f"    small: {root / 'long'}\n"
+        f"    big: {root / 'long'}\n"
+        "    decoding: {n: 16, max_steps: 45, max_step_tokens: 64}\n"
+    )
+    return str(path)
+
+
+def launch(preset: str, presets_file: str):
+    import app
+
+    previous = os.environ.get("GSI_PRESETS_FILE")
+    os.environ["GSI_PRESETS_FILE"] = presets_file
+    try:
+        demo = app.build_demo(preset)
+    finally:
+        os.environ.pop("GSI_PRESETS_FILE") if previous is None else os.environ.update(GSI_PRESETS_FILE=previous)
+    demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", quiet=True)
+    return demo
+
+
+@pytest.fixture(scope="module")
+def tiny_app(tiny_presets_file):
+    demo = launch("tiny", tiny_presets_file)
+    try:
+        yield demo
+    finally:
+        demo.close()

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from tiny import REPO, build_lm, build_prm
+from tiny import REPO
 
 
 def cli(*args, env=None):
@@ -15,33 +15,9 @@ def cli(*args, env=None):
                           env={**os.environ, **(env or {})}, timeout=300)
 
 
-@pytest.fixture(scope="module")
-def presets_file(tmp_path_factory, tokenizer):
-    """A presets file whose models are tiny checkpoints saved to disk, loaded back through `from_pretrained`."""
-    root = tmp_path_factory.mktemp("models")
-    for name, model in (("small", build_lm(tokenizer, seed=1)), ("big", build_lm(tokenizer, seed=2)),
-                        ("prm", build_prm(tokenizer, seed=3))):
-        model.save_pretrained(root / name)
-        tokenizer.save_pretrained(root / name)
-    path = root / "presets.yaml"
-    path.write_text(
-        "presets:\n"
-        "  tiny:\n"
-        f"    small: {root / 'small'}\n"
-        f"    big: {{model: {root / 'big'}, dtype: float32}}\n"
-        "    decoding: {n: 3, max_steps: 3, max_step_tokens: 6}\n"
-        "  tiny-prm:\n"
-        f"    small: {root / 'small'}\n"
-        f"    big: {root / 'big'}\n"
-        f"    reward: {{kind: prm, model: {root / 'prm'}}}\n"
-        "    decoding: {n: 2, max_steps: 2, max_step_tokens: 6}\n"
-    )
-    return str(path)
-
-
-def test_run_prints_one_event_per_line_summary_last(presets_file):
+def test_run_prints_one_event_per_line_summary_last(tiny_presets_file):
     done = cli("run", "--preset", "tiny", "--method", "gsi", "--problem", "What is 12 + 30?", "--seed", "3",
-               "--beta", "10", env={"GSI_PRESETS_FILE": presets_file})
+               "--beta", "10", env={"GSI_PRESETS_FILE": tiny_presets_file})
     assert done.returncode == 0, done.stderr
     events = [json.loads(line) for line in done.stdout.splitlines()]
     assert events[0]["type"] == "start" and events[-1]["type"] == "summary"
@@ -50,9 +26,9 @@ def test_run_prints_one_event_per_line_summary_last(presets_file):
     assert events[-1]["steps"] == len(events) - 2 <= 3
 
 
-def test_run_with_a_process_reward_model(presets_file):
+def test_run_with_a_process_reward_model(tiny_presets_file):
     done = cli("run", "--preset", "tiny-prm", "--method", "rsd", "--threshold", "0.4", "--problem", "What is 2 + 2?",
-               env={"GSI_PRESETS_FILE": presets_file})
+               env={"GSI_PRESETS_FILE": tiny_presets_file})
     assert done.returncode == 0, done.stderr
     events = [json.loads(line) for line in done.stdout.splitlines()]
     assert events[0]["reward_model"].endswith("prm") and events[0]["config"]["rsd_threshold"] == 0.4
@@ -71,9 +47,9 @@ def test_run_with_a_process_reward_model(presets_file):
         (["--problem", "x", "--n", "many"], "error: argument --n: invalid int value"),
     ],
 )
-def test_bad_arguments_exit_nonzero_with_one_line(args, reason, presets_file):
-    done = cli("run", "--preset", "tiny", *args, env={"GSI_PRESETS_FILE": presets_file}) if "--preset" not in args \
-        else cli("run", *args, env={"GSI_PRESETS_FILE": presets_file})
+def test_bad_arguments_exit_nonzero_with_one_line(args, reason, tiny_presets_file):
+    done = cli("run", "--preset", "tiny", *args, env={"GSI_PRESETS_FILE": tiny_presets_file}) if "--preset" not in args \
+        else cli("run", *args, env={"GSI_PRESETS_FILE": tiny_presets_file})
     assert done.returncode == 2 and done.stdout == ""
     assert done.stderr.startswith(reason) and len(done.stderr.strip().splitlines()) == 1
 

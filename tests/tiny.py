@@ -69,6 +69,16 @@ def _config(tokenizer: PreTrainedTokenizerFast, **extra) -> Qwen2Config:
     )
 
 
+def build_long_lm(tokenizer: PreTrainedTokenizerFast, seed: int) -> Qwen2ForCausalLM:
+    """A random model with sharp logits and EOS made unlikely: its steps mostly run to the token cap, so a run
+    lasts until its step cap (for tests that stop a run midway). Saved and loaded like any checkpoint."""
+    model = build_lm(tokenizer, seed)
+    with torch.no_grad():
+        model.lm_head.weight.mul_(50)
+        model.lm_head.weight[tokenizer.eos_token_id] = 0
+    return model
+
+
 def build_lm(tokenizer: PreTrainedTokenizerFast, seed: int, step_bias: float = 0.0) -> Qwen2ForCausalLM:
     """A random 2-layer Qwen2 causal LM in float32. `step_bias` > 0 adds a bias toward tokens that end a step
     (those holding a blank line, and EOS) so drafts end naturally rather than at the token cap; such a model

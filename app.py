@@ -1,0 +1,54 @@
+"""GSI explorer: watch Guided Speculative Inference decide each reasoning step, inspect rejections, compare.
+
+`python app.py` serves it on http://127.0.0.1:7860 with the preset from GSI_PRESET (default: `offline-cpu`
+without a GPU, `paper` with one). Models load on the first run.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+
+import gradio as gr  # noqa: E402
+
+from gsi_core.config import get_preset  # noqa: E402
+from gsi_ui import compare, explore  # noqa: E402
+from gsi_ui.runs import ModelStore, load_examples  # noqa: E402
+
+CSS = """
+.gsi-solution { font-size: 0.95rem; line-height: 1.45; max-height: 520px; overflow-y: auto; }
+.gsi-step { padding: 6px 8px; border-bottom: 1px solid var(--border-color-primary); white-space: pre-wrap; }
+.gsi-badge { display: inline-block; font-size: 0.75rem; font-weight: 600; padding: 1px 6px; border-radius: 8px;
+             margin-right: 6px; color: white; }
+.gsi-small { background: #54A24B; } .gsi-big { background: #E45756; }
+.gsi-num { color: var(--body-text-color-subdued); margin-right: 6px; font-variant-numeric: tabular-nums; }
+.gsi-empty { color: var(--body-text-color-subdued); }
+"""
+
+
+def build_demo(preset: str | None = None) -> gr.Blocks:
+    """The whole app for one preset; models load lazily, so building it is quick."""
+    chosen = get_preset(preset)
+    store = ModelStore(chosen)
+    examples = load_examples()
+    with gr.Blocks(title="GSI explorer", analytics_enabled=False) as demo:
+        gr.Markdown(
+            f"# Guided Speculative Inference, step by step\n"
+            f"Preset **{chosen.name}** — π_S `{chosen.small['model']}`, π_B `{chosen.big['model']}`, "
+            f"reward `{chosen.reward.get('model', chosen.reward.get('kind'))}`. {chosen.description}"
+        )
+        with gr.Tabs():
+            with gr.Tab("Explore"):
+                controls = explore.render(store, examples)
+            with gr.Tab("Compare"):
+                compare.render(store, examples, controls)
+    demo.queue(default_concurrency_limit=1, max_size=16)
+    return demo
+
+
+demo = build_demo()
+
+if __name__ == "__main__":
+    demo.launch(server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"), css=CSS)

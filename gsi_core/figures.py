@@ -1,0 +1,83 @@
+"""Plotly figures built from engine events: pure functions, no UI imports, inputs never modified."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Sequence
+
+import plotly.graph_objects as go
+
+from .events import Event, RunSummary, StageTimes, StepEvent
+
+COLORS = {"reward": "#4C78A8", "weight": "#F58518", "tilted": "#B279A2", "accepted": "#54A24B",
+          "fallback": "#E45756", "n.a.": "#4C78A8", "threshold": "#6B6B6B"}
+STAGE_COLORS = {"drafting": "#4C78A8", "reward": "#72B7B2", "scoring": "#F58518", "fallback": "#E45756"}
+STAGES = [f.name for f in dataclasses.fields(StageTimes)]
+
+
+def _layout(figure: go.Figure, title: str, height: int = 320) -> go.Figure:
+    figure.update_layout(title=dict(text=title, x=0.01, font=dict(size=14)), height=height, template="plotly_white",
+                         margin=dict(l=50, r=20, t=50, b=40), legend=dict(orientation="h", y=1.02, x=1, xanchor="right", yanchor="bottom"))
+    return figure
+
+
+def steps_of(events: Sequence[Event]) -> list[StepEvent]:
+    return [e for e in events if isinstance(e, StepEvent)]
+
+
+def candidates_figure(step: StepEvent) -> go.Figure:
+    """One step's drafts: reward and selection weight side by side, r̃ against the threshold, the sampled one marked."""
+    labels = [f"#{i}" + (" ◆" if i == step.chosen else "") for i in range(len(step.candidates))]
+    figure = go.Figure()
+    figure.add_bar(x=labels, y=[c.reward for c in step.candidates], name="reward r", marker_color=COLORS["reward"])
+    figure.add_bar(x=labels, y=[c.weight for c in step.candidates], name="selection weight", marker_color=COLORS["weight"])
+    if any(c.tilted_reward is not None for c in step.candidates):
+        figure.add_scatter(x=labels, y=[c.tilted_reward for c in step.candidates], mode="markers", name="tilted reward r̃",
+                           marker=dict(color=COLORS["tilted"], size=11, symbol="diamond"))
+    if step.threshold is not None:
+        figure.add_hline(y=step.threshold, line_dash="dash", line_color=COLORS["threshold"],
+                         annotation_text=f"threshold {step.threshold:g}", annotation_position="top left")
+    verdict = {"accepted": "draft accepted", "fallback": "rejected → π_B fallback", "n.a.": "selected"}[step.decision]
+    figure.update_layout(barmode="group", yaxis_title="value", xaxis_title="draft (◆ = sampled)")
+    return _layout(figure, f"Step {step.index + 1}: {verdict}")
+
+
+def timeline_figure(events: Sequence[Event]) -> go.Figure:
+    """Per step: the sampled draft's tilted reward (GSI) or reward (other methods) against the threshold."""
+    steps = steps_of(events)
+    figure = go.Figure()
+    for decision in ("accepted", "fallback", "n.a."):
+        chosen = [s for s in steps if s.decision == decision]
+        if not chosen:
+            continue
+        values = [s.candidates[s.chosen].tilted_reward if s.candidates[s.chosen].tilted_reward is not None
+                  else s.candidates[s.chosen].reward for s in chosen]
+        figure.add_scatter(x=[s.index + 1 for s in chosen], y=values, mode="markers", name=decision,
+                           marker=dict(color=COLORS[decision], size=12, symbol="circle" if decision != "fallback" else "x"))
+    thresholds = {s.threshold for s in steps if s.threshold is not None}
+    for threshold in thresholds:
+        figure.add_hline(y=threshold, line_dash="dash", line_color=COLORS["threshold"],
+                         annotation_text=f"threshold {threshold:g}", annotation_position="top left")
+    figure.update_layout(xaxis_title="step", yaxis_title="r̃ of the sampled draft", xaxis=dict(dtick=1))
+    return _layout(figure, "Timeline: sampled draft against the threshold")
+
+
+def latency_figure(events: Sequence[Event]) -> go.Figure:
+    """Wall seconds per step, stacked by stage."""
+    steps = steps_of(events)
+    figure = go.Figure()
+    for stage in STAGES:
+        figure.add_bar(x=[s.index + 1 for s in steps], y=[getattr(s.timings, stage) for s in steps], name=stage,
+                       marker_color=STAGE_COLORS[stage])
+    figure.update_layout(barmode="stack", xaxis_title="step", yaxis_title="seconds", xaxis=dict(dtick=1))
+    return _layout(figure, "Latency by stage")
+
+
+def comparison_figure(summaries: Sequence[RunSummary]) -> go.Figure:
+    """Wall seconds per method, stacked by stage."""
+    figure = go.Figure()
+    for stage in STAGES:
+        figure.add_bar(y=[s.method for s in summaries], x=[getattr(s.timings, stage) for s in summaries], name=stage,
+                       orientation="h", marker_color=STAGE_COLORS[stage])
+    figure.update_layout(barmode="stack", xaxis_title="seconds", yaxis=dict(autorange="reversed"))
+    return _layout(figure, "Wall time by stage", height=80 + 50 * max(1, len(summaries)))

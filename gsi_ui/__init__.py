@@ -1,0 +1,1 @@
+"""The explorer's UI: Gradio tabs over the engine's events (the engine itself is `gsi_core`)."""

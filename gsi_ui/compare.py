@@ -1,0 +1,71 @@
+"""The Compare tab: GSI and its baselines on the same problem and seed, side by side."""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from gsi_core.answers import normalize_answer
+from gsi_core.config import ConfigError
+from gsi_core.costs import estimated_flops
+from gsi_core.events import RunStarted, RunSummary
+from gsi_core.figures import comparison_figure
+from gsi_core.methods import METHODS, run_method
+
+from .runs import Example, ModelStore, check_problem, make_config, on_gpu
+
+COLUMNS = ["method", "wall s", "drafting s", "reward s", "scoring s", "fallback s", "tokens π_S", "tokens π_B",
+           "est. TFLOPs", "acceptance", "answer", "matches gold"]
+DEFAULT_METHODS = ["gsi", "rsd", "sbon-small", "sbon-big"]
+
+
+def result_row(start: RunStarted, summary: RunSummary, gold: str | None) -> list:
+    t = summary.timings
+    rate = summary.acceptance_rate
+    matches = "–" if gold is None or summary.answer is None else (
+        "yes" if normalize_answer(summary.answer) == normalize_answer(gold) else "no")
+    return [summary.method, round(summary.wall_time, 2), round(t.drafting, 2), round(t.reward, 3), round(t.scoring, 2),
+            round(t.fallback, 2), summary.tokens_small, summary.tokens_big + summary.tokens_scored_big,
+            round(estimated_flops(start, summary)["total"] / 1e12, 2), "–" if rate is None else f"{rate:.0%}",
+            summary.answer or "–", matches]
+
+
+def headline(summaries: dict[str, RunSummary]) -> str:
+    """The paper's headline number: GSI's wall time relative to soft best-of-n with π_B."""
+    if "gsi" in summaries and "sbon-big" in summaries:
+        ratio = summaries["gsi"].wall_time / summaries["sbon-big"].wall_time
+        return f"## GSI took **{ratio:.2f}×** the wall time of soft best-of-n with π_B on this problem"
+    return "Run both `gsi` and `sbon-big` to see the latency ratio (the paper's headline)."
+
+
+def render(store: ModelStore, examples: list[Example], controls: dict) -> None:
+    methods = gr.CheckboxGroup(list(METHODS), value=DEFAULT_METHODS, label="Methods (same problem, seed and settings)")
+    compare_button = gr.Button("Compare", variant="primary")
+    ratio = gr.Markdown()
+    table = gr.Dataframe(headers=COLUMNS, label="Results", interactive=False)
+    figure = gr.Plot(label="Wall time by stage")
+    gr.Markdown("Compute is estimated as 2 × parameters × tokens each model processed (drafted, and for π_B also "
+                "scored); prompt prefill, the same for every method, is left out. *matches gold* compares normalized "
+                "answer strings when the problem is one of the examples.")
+
+    @on_gpu
+    def compare(selected, problem, n, beta, threshold, temperature, seed, max_steps):
+        try:
+            problem = check_problem(problem)
+            config = make_config(store.preset.decoding, n, beta, threshold, temperature, seed, max_steps)
+            if not selected:
+                raise ConfigError("Pick at least one method to compare.")
+        except ConfigError as error:
+            raise gr.Error(str(error)) from None
+        gold = next((e.gold for e in examples if e.question == problem), None)
+        parts = store.get()
+        rows, summaries = [], {}
+        for name in selected:
+            yield f"Running {name}…", rows, gr.skip()
+            events = list(run_method(name, problem, parts.small, parts.big, parts.reward, config))
+            summaries[name] = events[-1]
+            rows = rows + [result_row(events[0], events[-1], gold)]
+            yield headline(summaries), rows, comparison_figure(list(summaries.values()))
+
+    inputs = [methods] + [controls[k] for k in ("problem", "n", "beta", "threshold", "temperature", "seed", "max_steps")]
+    compare_button.click(compare, inputs, [ratio, table, figure], api_name="compare", concurrency_limit=1,
+                         concurrency_id="models")

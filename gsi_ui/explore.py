@@ -1,0 +1,137 @@
+"""The Explore tab: run a method and watch it step by step; inspect any step; export and replay a run."""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+
+import gradio as gr
+
+from gsi_core.config import ConfigError
+from gsi_core.figures import candidates_figure, latency_figure, timeline_figure
+from gsi_core.methods import METHODS, run_method
+
+from .runs import MAX_UI_N, Example, ModelStore, check_problem, make_config, on_gpu
+from .state import RunState
+from .views import CANDIDATE_COLUMNS, candidate_rows, explain_step, solution_html, status_line
+
+EXPLANATION = """
+**The idea.** Best-of-n with a reward aims at the *tilted policy* π_{β,B}(y) ∝ π_B(y)·exp(β·r(y)): the big
+model's distribution, re-weighted toward high reward. GSI gets there mostly with the small model: π_S drafts n
+steps, and each is weighted by exp(β·r)·π_B/π_S — the π_B/π_S factor corrects for having sampled from the wrong
+model, which is why π_B has to score every draft. The sampled draft is kept if its *tilted reward*
+r̃ = r + (1/β)·log(π_B/π_S) reaches u; otherwise π_B writes the step itself, by soft best-of-n.
+"""
+
+
+def _render(state: RunState, started: float, running: bool, export_dir: Path | None = None):
+    """All Explore outputs for the run so far."""
+    steps = state.steps
+    return (
+        solution_html(state),
+        candidates_figure(steps[-1]) if steps else None,
+        timeline_figure(state.events),
+        latency_figure(state.events),
+        status_line(state, time.perf_counter() - started, running),
+        state,
+        str(state.save(export_dir)) if export_dir else gr.skip(),
+        gr.update(choices=state.step_choices(), value=None) if export_dir else gr.skip(),
+    )
+
+
+def render(store: ModelStore, examples: list[Example]) -> dict:
+    """Build the tab's layout and wiring; returns the components other tabs share."""
+    defaults = store.preset.decoding
+    with gr.Row():
+        with gr.Column(scale=3):
+            example = gr.Dropdown([e.label for e in examples], label="Example problem", value=None)
+            problem = gr.Textbox(label="Problem", lines=4, value=examples[0].question if examples else "",
+                                 max_length=None)
+        with gr.Column(scale=2):
+            method = gr.Radio(list(METHODS), value="gsi", label="Method")
+            with gr.Row():
+                n = gr.Slider(1, MAX_UI_N, value=defaults.n, step=1, label="n (candidates per step)")
+                beta = gr.Slider(0, 50, value=defaults.beta, step=0.5, label="β (reward weight)")
+            with gr.Row():
+                threshold = gr.Slider(-0.5, 1.5, value=defaults.threshold, step=0.05, label="u (GSI threshold on r̃)")
+                temperature = gr.Slider(0.1, 1.5, value=defaults.temperature, step=0.05, label="temperature")
+            with gr.Row():
+                seed = gr.Number(value=defaults.seed, precision=0, label="seed")
+                max_steps = gr.Slider(1, 45, value=min(defaults.max_steps, 45), step=1, label="step cap")
+    with gr.Row():
+        run_button = gr.Button("Run", variant="primary")
+        stop_button = gr.Button("Stop", variant="stop")
+    status = gr.Markdown("Pick a problem and press Run.", elem_id="gsi-status")
+    state = gr.State(RunState())
+    with gr.Row():
+        with gr.Column(scale=1):
+            solution = gr.HTML(solution_html(RunState()), elem_id="gsi-solution")
+        with gr.Column(scale=1):
+            step_plot = gr.Plot(label="Candidates of the latest step", elem_id="gsi-step-plot")
+    with gr.Row():
+        timeline_plot = gr.Plot(label="Timeline")
+        latency_plot = gr.Plot(label="Latency")
+    gr.Markdown(EXPLANATION)
+
+    with gr.Accordion("Inspect a step", open=True):
+        step_choice = gr.Dropdown([], label="Step (rejected first)", elem_id="gsi-step-choice")
+        inspect_text = gr.Markdown()
+        inspect_plot = gr.Plot(label="The step's drafts")
+        drafts_table = gr.Dataframe(headers=CANDIDATE_COLUMNS, label="Drafts of π_S", wrap=True, interactive=False)
+        fallback_table = gr.Dataframe(headers=CANDIDATE_COLUMNS, label="Fallback candidates of π_B", wrap=True,
+                                      interactive=False)
+    with gr.Accordion("Export / replay", open=False):
+        export_file = gr.File(label="This run's events (JSON lines)", interactive=False)
+        replay_file = gr.File(label="Replay an exported run", file_types=[".jsonl"], type="filepath")
+
+    export_dir = Path(tempfile.mkdtemp(prefix="gsi-exports-"))
+    outputs = [solution, step_plot, timeline_plot, latency_plot, status, state, export_file, step_choice]
+
+    def pick_example(label):
+        chosen = next((e for e in examples if e.label == label), None)
+        return chosen.question if chosen else gr.skip()
+
+    @on_gpu
+    def run(problem, method, n, beta, threshold, temperature, seed, max_steps):
+        try:
+            problem = check_problem(problem)
+            config = make_config(defaults, n, beta, threshold, temperature, seed, max_steps)
+        except ConfigError as error:
+            raise gr.Error(str(error)) from None
+        started, current = time.perf_counter(), RunState()
+        if not store.loaded:
+            yield (gr.skip(),) * 4 + (f"Loading {store.preset.name}: π_S, π_B and the reward (first run only)…",) + (gr.skip(),) * 3
+        try:
+            parts = store.get()
+        except Exception as error:
+            raise gr.Error(f"Models failed to load — {error}") from None
+        for event in run_method(method, problem, parts.small, parts.big, parts.reward, config):
+            current = current.add(event)
+            done = current.summary is not None
+            yield _render(current, started, running=not done, export_dir=export_dir if done else None)
+
+    def inspect(state: RunState, index):
+        step = next((s for s in state.steps if s.index == index), None)
+        if step is None:
+            return "Run a problem, then pick a step here.", None, [], []
+        return explain_step(step), candidates_figure(step), candidate_rows(step), candidate_rows(step, fallback=True)
+
+    def replay(path):
+        if not path:
+            return (gr.skip(),) * len(outputs)
+        try:
+            replayed = RunState.from_jsonl(Path(path).read_text())
+        except (ValueError, UnicodeDecodeError) as error:
+            raise gr.Error(f"Could not replay that file: {error}") from None
+        return _render(replayed, time.perf_counter(), running=False, export_dir=export_dir)
+
+    example.change(pick_example, example, problem, queue=False, show_progress="hidden", api_visibility="private")
+    run_event = run_button.click(run, [problem, method, n, beta, threshold, temperature, seed, max_steps], outputs,
+                                 api_name="run", concurrency_limit=1, concurrency_id="models")
+    stop_button.click(None, cancels=[run_event], queue=False)
+    step_choice.change(inspect, [state, step_choice], [inspect_text, inspect_plot, drafts_table, fallback_table],
+                       api_visibility="private", queue=False)
+    replay_file.upload(replay, replay_file, outputs, api_name="replay")
+    return {"problem": problem, "n": n, "beta": beta, "threshold": threshold, "temperature": temperature,
+            "seed": seed, "max_steps": max_steps}

@@ -1,0 +1,84 @@
+"""What the UI needs from the engine: validated settings, models loaded once per process, examples."""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from gsi_core.config import ConfigError, DecodingConfig, Preset
+from gsi_core.loading import Components, load_components
+
+try:  # On a ZeroGPU Space, each model run borrows a GPU for its duration; elsewhere this is a no-op.
+    import spaces
+
+    on_gpu = spaces.GPU(duration=300)
+except ImportError:
+
+    def on_gpu(function):
+        return function
+
+
+EXAMPLES_FILE = Path(__file__).resolve().parents[1] / "assets" / "examples.jsonl"
+MAX_PROBLEM_CHARS = 4000
+MAX_UI_N = 32
+
+
+@dataclass(frozen=True)
+class Example:
+    dataset: str
+    question: str
+    gold: str
+
+    @property
+    def label(self) -> str:
+        first_line = self.question.splitlines()[0]
+        return f"{self.dataset}: {first_line[:70]}{'…' if len(first_line) > 70 else ''}"
+
+
+def load_examples(path: Path = EXAMPLES_FILE) -> list[Example]:
+    with open(path) as lines:
+        return [Example(**{k: row[k] for k in ("dataset", "question", "gold")}) for row in map(json.loads, lines)]
+
+
+def check_problem(problem: str | None) -> str:
+    """The problem as given, or a ConfigError a visitor can act on."""
+    if not problem or not problem.strip():
+        raise ConfigError("The problem is empty: type a question or pick an example.")
+    if len(problem) > MAX_PROBLEM_CHARS:
+        raise ConfigError(f"The problem is {len(problem):,} characters long; the limit here is {MAX_PROBLEM_CHARS:,}.")
+    return problem
+
+
+def make_config(base: DecodingConfig, n, beta, threshold, temperature, seed, max_steps) -> DecodingConfig:
+    """The run's settings from the controls; out-of-range values raise a ConfigError naming the control."""
+    try:
+        n, seed, max_steps = int(n), int(seed), int(max_steps)
+    except (TypeError, ValueError):
+        raise ConfigError("n, seed and the step cap must be whole numbers.") from None
+    if n > MAX_UI_N:
+        raise ConfigError(f"n = {n} is more than this demo runs per step (at most {MAX_UI_N}).")
+    if threshold is None or not (-1.0 <= float(threshold) <= 2.0):
+        raise ConfigError(f"u must be between -1 and 2 (got {threshold}); rewards lie in [0, 1].")
+    return base.replace(n=n, beta=float(beta), threshold=float(threshold),
+                        temperature=float(temperature), seed=seed, max_steps=max_steps)
+
+
+class ModelStore:
+    """Loads a preset's models on first use and keeps them for every later visitor (one copy per process)."""
+
+    def __init__(self, preset: Preset):
+        self.preset = preset
+        self._components: Components | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def loaded(self) -> bool:
+        return self._components is not None
+
+    def get(self) -> Components:
+        with self._lock:
+            if self._components is None:
+                self._components = load_components(self.preset)
+            return self._components

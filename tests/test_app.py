@@ -1,0 +1,101 @@
+"""The real app on 127.0.0.1 with tiny local models, driven through gradio_client."""
+
+import json
+import re
+import os
+import time
+
+import pytest
+from gradio_client import Client, handle_file
+from gradio_client.exceptions import AppError
+
+from conftest import launch
+
+PROBLEM = "Natalia sold 48 clips in April and half as many in May. How many clips did she sell?"
+
+
+@pytest.fixture
+def client(tiny_app):
+    return Client(tiny_app.local_url, verbose=False)
+
+
+def run_args(problem=PROBLEM, method="gsi", n=3, beta=20, u=0.5, temperature=0.7, seed=0, max_steps=3):
+    return (problem, method, n, beta, u, temperature, seed, max_steps)
+
+
+def events_of(export_path) -> list[dict]:
+    with open(export_path) as lines:
+        return [json.loads(line) for line in lines]
+
+
+def test_a_run_streams_step_by_step_and_ends_with_complete_events(client):
+    job = client.submit(*run_args(), api_name="/run")
+    job.result(timeout=120)
+    updates = job.outputs()
+    assert len(updates) >= 3  # loading, then one update per step, then the summary
+    statuses = [u[4] for u in updates]
+    assert statuses[0].startswith("Loading") and any(s.startswith("**Running** — step 1") for s in statuses)
+    assert statuses[-1].startswith("**Done**")
+    events = events_of(updates[-1][5])
+    assert [e["type"] for e in events][0] == "start" and events[-1]["type"] == "summary"
+    steps = [e for e in events if e["type"] == "step"]
+    assert len(steps) == events[-1]["steps"] >= 1 and all(len(s["candidates"]) == 3 for s in steps)
+    assert all(s["text"].strip()[:10] in updates[-1][0] or not s["text"].strip() for s in steps[:1])
+    # the per-step chart is a Plotly figure with the reward and weight bars of the last step
+    plot = json.loads(updates[-1][1]["plot"])
+    assert {trace["name"] for trace in plot["data"]} >= {"reward r", "selection weight", "tilted reward r̃"}
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (run_args(problem="   "), "The problem is empty"),
+        (run_args(problem="x" * 100_000), "100,000 characters long"),
+        # sliders refuse out-of-range values themselves, naming the bound
+        (run_args(n=0), "Value 0 is less than minimum value 1"),
+        (run_args(n=500), "Value 500 is greater than maximum value 32"),
+        (run_args(beta=-1), "Value -1 is less than minimum value 0"),
+        (run_args(u=7), "Value 7 is greater than maximum value 1.5"),
+        (run_args(seed=-3), "seed must be a whole number from 0"),
+        (run_args(method="best"), "Value: 'best' .* is not in the list of choices"),
+    ],
+)
+def test_bad_input_gets_a_clear_message_and_the_app_keeps_serving(client, args, message):
+    with pytest.raises(AppError, match=message):
+        client.predict(*args, api_name="/run")
+    assert client.predict(*run_args(max_steps=1), api_name="/run")[4].startswith("**Done**")
+
+
+def test_replaying_an_export_shows_the_same_run_without_models(client):
+    finished = client.predict(*run_args(seed=3), api_name="/run")
+    replayed = client.predict(handle_file(finished[5]), api_name="/replay")
+    assert replayed[0] == finished[0] and replayed[4].startswith("**Done**")
+    assert events_of(replayed[5]) == events_of(finished[5])
+
+
+def test_compare_runs_each_method_and_reports_the_latency_ratio(client):
+    ratio, table, _ = client.predict(["gsi", "sbon-big", "rsd"], *run_args()[:1], 3, 20, 0.5, 0.7, 0, 2,
+                                     api_name="/compare")
+    assert re.search(r"GSI took \*\*\d+\.\d\d×\*\* the wall time of soft best-of-n with π_B", ratio)
+    assert [row[0] for row in table["data"]] == ["gsi", "sbon-big", "rsd"]
+
+
+def test_stop_cancels_the_run_and_frees_the_worker(tiny_presets_file):
+    demo = launch("tiny-long", tiny_presets_file)
+    try:
+        client = Client(demo.local_url, verbose=False)
+        client.predict(*run_args(max_steps=1, n=2), api_name="/run")  # load the models first
+        job = client.submit(*run_args(n=16, max_steps=45), api_name="/run")
+        while len(job.outputs()) < 2:  # wait until the run is stepping
+            time.sleep(0.05)
+        job.cancel()
+        cancelled_at = time.perf_counter()
+        while not job.done():
+            time.sleep(0.05)
+        assert job.status().code.name == "CANCELLED"
+        assert not job.outputs()[-1][4].startswith("**Done**")
+        # the worker is free again: a short run goes through at once, not after the 45-step run
+        client.predict(*run_args(max_steps=1, n=2), api_name="/run")
+        assert time.perf_counter() - cancelled_at < 5.0
+    finally:
+        demo.close()

@@ -1,0 +1,50 @@
+"""One real headless Chromium session against the app: Run, watch the step chart render, open a rejected step."""
+
+import os
+import shutil
+from urllib.parse import urlparse
+
+import pytest
+from playwright.sync_api import sync_playwright
+
+CHROMIUM = os.environ.get("GSI_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run", "--disable-quic"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+def test_run_watch_and_inspect_a_step_in_the_browser(browser, tiny_app, tmp_path):
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    outside = []
+    page.on("request", lambda r: outside.append(r.url)
+            if r.url.startswith("http") and urlparse(r.url).hostname not in ("127.0.0.1", "localhost") else None)
+    page.goto(tiny_app.local_url)
+    page.get_by_role("button", name="Run", exact=True).click()
+    page.wait_for_selector("#gsi-step-plot .js-plotly-plot", timeout=90_000)
+    page.wait_for_selector("#gsi-status :text('Done')", timeout=90_000)
+    assert page.locator("#gsi-solution .gsi-step").count() >= 1
+
+    page.locator("#gsi-step-choice input").click()
+    first = page.get_by_role("option").first
+    label = first.inner_text()
+    first.click()
+    explanation = page.locator("text=was sampled")
+    explanation.wait_for(timeout=30_000)
+    assert ("rejected" in explanation.inner_text()) == ("rejected" in label)
+    page.screenshot(path=str(tmp_path / "explore.png"), full_page=True)
+    assert (tmp_path / "explore.png").stat().st_size > 10_000
+    assert outside == [], f"the page reached outside this machine: {outside[:5]}"
+
+
+def test_the_page_fits_a_phone_width(browser, tiny_app):
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    page.goto(tiny_app.local_url)
+    page.get_by_role("button", name="Run", exact=True).wait_for()
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
