@@ -14,7 +14,7 @@ os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 import gradio as gr  # noqa: E402
 
 from gsi_core.config import get_preset  # noqa: E402
-from gsi_ui import compare, explore  # noqa: E402
+from gsi_ui import compare, explore, theory_tab  # noqa: E402
 from gsi_ui.runs import ModelStore, load_examples  # noqa: E402
 
 CSS = """
@@ -44,6 +44,9 @@ def build_demo(preset: str | None = None) -> gr.Blocks:
                 controls = explore.render(store, examples)
             with gr.Tab("Compare"):
                 compare.render(store, examples, controls)
+            with gr.Tab("Tilted policy"):
+                lab_controls, lab_outputs = theory_tab.render()
+        demo.load(theory_tab.lab, lab_controls, lab_outputs, queue=False, show_progress="hidden")
     demo.queue(default_concurrency_limit=1, max_size=16)
     return demo
 

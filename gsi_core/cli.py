@@ -35,6 +35,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int)
     run.add_argument("--max-steps", type=int)
     run.add_argument("--max-step-tokens", type=int)
+    theory = commands.add_parser("theory", help="exact toy worlds: KL to the tilted target and acceptance against n")
+    theory.add_argument("--beta", type=float, default=20.0)
+    theory.add_argument("--threshold", type=float, default=0.5)
+    theory.add_argument("--runs", type=int, default=4000, help="engine-sampled runs per check")
     commands.add_parser("methods", help="list the decoding methods")
     commands.add_parser("presets", help="list the presets of spaces_config.yaml")
     return parser
@@ -55,10 +59,33 @@ def run_command(args: argparse.Namespace) -> None:
         print(to_json(event), flush=True)
 
 
+def theory_command(args: argparse.Namespace) -> None:
+    """Per named world: exact KL(method ‖ π_{β,B}) and GSI's acceptance against n, then the engine's own GSI
+    sampled `runs` times at n = 4 and 16 and compared with the exact distribution."""
+    from .theory import WORLDS, goodness_of_fit, kl_divergence, method_distributions, sample_with_engine, tilted_target
+
+    methods = ["sbon-small", "sbon-big", "rsd", "gsi"]
+    for world in WORLDS.values():
+        target = tilted_target(world, args.beta)
+        print(f"\n{world.name}: π_S={world.small} π_B={world.big} r={world.reward} β={args.beta:g} u={args.threshold:g}")
+        print(f"{'n':>4} " + " ".join(f"{'KL ' + m:>14}" for m in methods) + f" {'GSI accept':>11} {'π_B gens':>9}")
+        for n in (1, 2, 4, 8, 16, 32, 64):
+            exact = method_distributions(world, args.beta, n, args.threshold)
+            kls = " ".join(f"{kl_divergence(exact[m].distribution, target):14.3f}" for m in methods)
+            print(f"{n:>4} {kls} {exact['gsi'].acceptance:11.3f} {exact['gsi'].big_generations:9.3f}")
+        for n in (4, 16):
+            counts = sample_with_engine(world, "gsi", args.beta, n, args.threshold, args.runs)
+            exact = method_distributions(world, args.beta, n, args.threshold)["gsi"].distribution
+            print(f"engine gsi, n={n}, {args.runs} runs: counts {counts.tolist()} vs exact "
+                  f"{[round(float(x) * args.runs, 1) for x in exact]} — χ² p = {goodness_of_fit(counts, exact):.3f}")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        if args.command == "methods":
+        if args.command == "theory":
+            theory_command(args)
+        elif args.command == "methods":
             for info in METHODS.values():
                 print(f"{info.name:14} {info.description}")
         elif args.command == "presets":

@@ -81,3 +81,42 @@ def comparison_figure(summaries: Sequence[RunSummary]) -> go.Figure:
                        orientation="h", marker_color=STAGE_COLORS[stage])
     figure.update_layout(barmode="stack", xaxis_title="seconds", yaxis=dict(autorange="reversed"))
     return _layout(figure, "Wall time by stage", height=80 + 50 * max(1, len(summaries)))
+
+
+# --- the tilted-policy lab ----------------------------------------------------------------------------------
+
+TOY_COLORS = {"π_S": "#9ecae9", "π_B": "#bab0ac", "target π_β,B": "#222222", "sbon-small": "#4C78A8",
+              "sbon-big": "#F58518", "rsd": "#72B7B2", "gsi": "#E45756"}
+
+
+def toy_distributions_figure(labels: Sequence[str], distributions: dict[str, Sequence[float]]) -> go.Figure:
+    """Bars of each named distribution over the toy world's steps."""
+    figure = go.Figure()
+    for name, values in distributions.items():
+        figure.add_bar(x=list(labels), y=[float(v) for v in values], name=name, marker_color=TOY_COLORS.get(name))
+    figure.update_layout(barmode="group", xaxis_title="step", yaxis_title="probability", yaxis=dict(range=[0, 1]))
+    return _below(_layout(figure, "Where each method puts its step", height=400))
+
+
+def toy_curves_figure(ns: Sequence[int], kl: dict[str, Sequence[float]], acceptance: Sequence[float],
+                      big_generations: Sequence[float]) -> go.Figure:
+    """KL to the target against n per method (left axis), GSI's acceptance and π_B generations (right axis)."""
+    figure = go.Figure()
+    for name, values in kl.items():
+        figure.add_scatter(x=list(ns), y=[float(v) for v in values], mode="lines+markers", name=f"KL {name}",
+                           line=dict(color=TOY_COLORS.get(name)))
+    figure.add_scatter(x=list(ns), y=list(acceptance), mode="lines", name="GSI acceptance", yaxis="y2",
+                       line=dict(color=COLORS["accepted"], dash="dot"))
+    figure.add_scatter(x=list(ns), y=list(big_generations), mode="lines", name="GSI π_B fallbacks / step",
+                       yaxis="y2", line=dict(color=COLORS["fallback"], dash="dot"))
+    figure.update_layout(xaxis=dict(title="n (drafts per step)", type="log", tickvals=list(ns)),
+                         yaxis=dict(title="KL(method ‖ target), nats", rangemode="tozero"),
+                         yaxis2=dict(title="rate", overlaying="y", side="right", range=[0, 1]))
+    return _below(_layout(figure, "Against n: distance to the target, and GSI's cost", height=400))
+
+
+def _below(figure: go.Figure) -> go.Figure:
+    """Legend under the plot, for charts with many series."""
+    figure.update_layout(legend=dict(orientation="h", x=0, xanchor="left", y=-0.22, yanchor="top"),
+                         margin=dict(b=110))
+    return figure

@@ -72,7 +72,7 @@ def render(store: ModelStore, examples: list[Example]) -> dict:
     with gr.Row():
         timeline_plot = gr.Plot(label="Timeline")
         latency_plot = gr.Plot(label="Latency")
-    gr.Markdown(EXPLANATION)
+    gr.Markdown(EXPLANATION + "\nThe *Tilted policy* tab shows the same idea on exact toy worlds.")
 
     with gr.Accordion("Inspect a step", open=True):
         step_choice = gr.Dropdown([], label="Step (rejected first)", elem_id="gsi-step-choice")
@@ -129,7 +129,8 @@ def render(store: ModelStore, examples: list[Example]) -> dict:
     example.change(pick_example, example, problem, queue=False, show_progress="hidden", api_visibility="private")
     run_event = run_button.click(run, [problem, method, n, beta, threshold, temperature, seed, max_steps], outputs,
                                  api_name="run", concurrency_limit=1, concurrency_id="models")
-    stop_button.click(None, cancels=[run_event], queue=False)
+    stop_button.click(lambda: "**Stopped** — the run ended between steps; its steps so far stay below.", None, status,
+                      cancels=[run_event], queue=False, api_visibility="private")
     step_choice.change(inspect, [state, step_choice], [inspect_text, inspect_plot, drafts_table, fallback_table],
                        api_visibility="private", queue=False)
     replay_file.upload(replay, replay_file, outputs, api_name="replay")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,6 +55,9 @@ class RunState:
         return cls(tuple(events))
 
     def save(self, directory: Path) -> Path:
-        path = directory / f"gsi-run-{self.start.method if self.start else 'events'}.jsonl"
-        path.write_text(self.to_jsonl())
-        return path
+        """Write the export to a new file of its own, so two visitors never download each other's run."""
+        handle, name = tempfile.mkstemp(prefix=f"gsi-{self.start.method if self.start else 'run'}-", suffix=".jsonl",
+                                        dir=directory)
+        with os.fdopen(handle, "w") as out:
+            out.write(self.to_jsonl())
+        return Path(name)

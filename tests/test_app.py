@@ -99,3 +99,17 @@ def test_stop_cancels_the_run_and_frees_the_worker(tiny_presets_file):
         assert time.perf_counter() - cancelled_at < 5.0
     finally:
         demo.close()
+
+
+def test_the_tilted_policy_lab_answers_a_slider_change_with_exact_figures(client):
+    from gsi_core.theory import WORLDS, method_distributions
+
+    world = "draft misses a good step"
+    bars, curves, text = client.predict(world, 20, 4, 0.5, 1, api_name="/tilted_policy")
+    traces = {t["name"]: t["y"] for t in json.loads(bars["plot"])["data"]}
+    exact = method_distributions(WORLDS[world], 20, 4, 0.5)
+    assert traces["gsi"] == pytest.approx(list(exact["gsi"].distribution))
+    assert "accepts 57% of steps" in text
+    moved = client.predict(world, 20, 64, 0.5, 1, api_name="/tilted_policy")
+    assert json.loads(moved[0]["plot"])["data"] != json.loads(bars["plot"])["data"]
+    assert "accepts 100% of steps" in moved[2] or "accepts 99% of steps" in moved[2]

@@ -40,6 +40,11 @@ def test_run_watch_and_inspect_a_step_in_the_browser(browser, tiny_app, tmp_path
     assert ("rejected" in explanation.inner_text()) == ("rejected" in label)
     page.screenshot(path=str(tmp_path / "explore.png"), full_page=True)
     assert (tmp_path / "explore.png").stat().st_size > 10_000
+
+    page.get_by_role("tab", name="Tilted policy").click()
+    page.wait_for_selector("#gsi-lab-bars .js-plotly-plot", timeout=30_000)
+    page.wait_for_selector("#gsi-lab-text :text('GSI accepts')", timeout=30_000)
+    page.screenshot(path=str(tmp_path / "tilted-policy.png"), full_page=True)
     assert outside == [], f"the page reached outside this machine: {outside[:5]}"
 
 

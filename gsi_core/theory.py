@@ -1,0 +1,227 @@
+"""Exact toy worlds: one decision among K steps, where every method's output distribution is computable.
+
+For soft best-of-n style selection the n draws matter only through their counts c (a multinomial vector), and
+the selection picks step k with probability c_k·w_k / Σ_j c_j·w_j. Summing over every count vector gives the
+exact distribution (`selection_distribution`); there are C(n+K−1, K−1) of them, fine for K ≤ 5 and n ≤ 64.
+GSI and RSD then keep the selected step if it passes their test and otherwise fall back to soft best-of-n
+with π_B, so their output is  P(y) = A(y) + (1 − Σ_k A(k))·q_B(y)  with A(k) = P(select k)·1[k passes].
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class ToyWorld:
+    """K possible steps with their probabilities under π_S and π_B and their rewards."""
+
+    name: str
+    small: tuple[float, ...]
+    big: tuple[float, ...]
+    reward: tuple[float, ...]
+
+    def __post_init__(self):
+        if not (len(self.small) == len(self.big) == len(self.reward)):
+            raise ValueError("π_S, π_B and r must list the same steps")
+        for label, p in (("π_S", self.small), ("π_B", self.big)):
+            if min(p) < 0 or not math.isclose(sum(p), 1.0, abs_tol=1e-9):
+                raise ValueError(f"{label} must be a probability vector (got {p})")
+
+    @property
+    def labels(self) -> list[str]:
+        return [chr(ord("A") + k) for k in range(len(self.reward))]
+
+
+WORLDS = {
+    w.name: w
+    for w in (
+        ToyWorld("draft close to base", (0.35, 0.30, 0.20, 0.15), (0.30, 0.30, 0.25, 0.15), (0.2, 0.5, 0.6, 0.9)),
+        ToyWorld("draft misses a good step", (0.5, 0.3, 0.15, 0.05), (0.2, 0.2, 0.2, 0.4), (0.2, 0.5, 0.6, 0.9)),
+        ToyWorld("misleading reward", (0.4, 0.3, 0.2, 0.1), (0.25, 0.25, 0.25, 0.25), (0.9, 0.3, 0.2, 0.8)),
+    )
+}
+
+
+def shifted(world: ToyWorld, distance: float) -> ToyWorld:
+    """The world with π_S moved from π_B (distance 0) to the world's own π_S (1) and beyond toward uniform (2)."""
+    big, small = np.array(world.big), np.array(world.small)
+    uniform = np.full(len(big), 1 / len(big))
+    mixed = big + min(distance, 1) * (small - big) + max(distance - 1, 0) * (uniform - small)
+    mixed = np.clip(mixed, 1e-6, None)
+    return ToyWorld(world.name, tuple(mixed / mixed.sum()), world.big, world.reward)
+
+
+def tilted_target(world: ToyWorld, beta: float) -> np.ndarray:
+    """π_{β,B}(y) ∝ π_B(y)·exp(β·r(y)): the policy GSI aims at."""
+    logits = np.log(np.array(world.big)) + beta * np.array(world.reward)
+    weights = np.exp(logits - logits.max())
+    return weights / weights.sum()
+
+
+@lru_cache(maxsize=64)
+def _count_vectors(n: int, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Every way n draws fall into k steps, and the log multinomial coefficient of each."""
+    rows = []
+
+    def build(prefix, left, slots):
+        if slots == 1:
+            rows.append(prefix + [left])
+            return
+        for c in range(left + 1):
+            build(prefix + [c], left - c, slots - 1)
+
+    build([], n, k)
+    counts = np.array(rows, dtype=np.int64)
+    log_coefficient = math.lgamma(n + 1) - np.sum([[math.lgamma(c + 1) for c in row] for row in rows], axis=1)
+    return counts, log_coefficient
+
+
+def selection_distribution(draw: np.ndarray, weights: np.ndarray, n: int) -> np.ndarray:
+    """Exact P(select k) when n steps are drawn from `draw` and one is picked with probability ∝ its weight."""
+    counts, log_coefficient = _count_vectors(n, len(draw))
+    with np.errstate(divide="ignore"):
+        log_draw = np.where(draw > 0, np.log(np.maximum(draw, 1e-300)), -np.inf)
+    log_p = log_coefficient + np.sum(np.where(counts > 0, counts * log_draw, 0.0), axis=1)
+    p = np.exp(log_p)
+    weighted = counts * weights[None, :]
+    totals = weighted.sum(axis=1, keepdims=True)
+    return (p[:, None] * np.divide(weighted, totals, out=np.zeros_like(weighted, dtype=float), where=totals > 0)).sum(axis=0)
+
+
+def _scaled(values: np.ndarray) -> np.ndarray:
+    return np.exp(values - values.max())
+
+
+def soft_best_of_n(draw: np.ndarray, reward: np.ndarray, beta: float, n: int) -> np.ndarray:
+    return selection_distribution(draw, _scaled(beta * reward), n)
+
+
+def tilted_rewards(world: ToyWorld, beta: float) -> np.ndarray:
+    log_ratio = np.log(np.array(world.big)) - np.log(np.array(world.small))
+    return np.array(world.reward) + log_ratio / beta
+
+
+@dataclass(frozen=True)
+class MethodDistribution:
+    """What a method outputs in a toy world, and what it costs."""
+
+    method: str
+    distribution: np.ndarray
+    acceptance: float | None  # P(the selected draft passes); None for single-model methods
+    big_generations: float  # expected number of π_B n-sample generations per step
+
+
+def method_distributions(world: ToyWorld, beta: float, n: int, threshold: float, rsd_threshold: float = 0.7
+                         ) -> dict[str, MethodDistribution]:
+    """Exact output distributions of soft best-of-n (π_S, π_B), RSD and GSI."""
+    small, big, reward = np.array(world.small), np.array(world.big), np.array(world.reward)
+    fallback = soft_best_of_n(big, reward, beta, n)
+    results = {
+        "sbon-small": MethodDistribution("sbon-small", soft_best_of_n(small, reward, beta, n), None, 0.0),
+        "sbon-big": MethodDistribution("sbon-big", fallback, None, 1.0),
+    }
+    tilted_weights = _scaled(beta * reward + np.log(big) - np.log(small))
+    for method, weights, passes in (
+        ("rsd", _scaled(beta * reward), reward >= rsd_threshold),
+        ("gsi", tilted_weights, tilted_rewards(world, beta) >= threshold),
+    ):
+        selected = selection_distribution(small, weights, n)
+        kept = selected * passes
+        acceptance = float(kept.sum())
+        results[method] = MethodDistribution(method, kept + (1 - acceptance) * fallback, acceptance, 1 - acceptance)
+    return results
+
+
+def kl_divergence(p: np.ndarray, q: np.ndarray) -> float:
+    """KL(p ‖ q) in nats; inf where p puts mass q does not."""
+    mask = p > 0
+    if np.any(q[mask] <= 0):
+        return math.inf
+    return float(np.sum(p[mask] * (np.log(p[mask]) - np.log(q[mask]))))
+
+
+def expected_reward(distribution: np.ndarray, world: ToyWorld) -> float:
+    return float(distribution @ np.array(world.reward))
+
+
+# --- the engine's own methods on a toy world ----------------------------------------------------------------
+
+
+class ToyStepModel:
+    """A toy world's π_S or π_B behind the `StepModel` calls, so the engine's methods run on it unchanged.
+
+    Each draft is one whole step (it ends the run, as EOS does). The world's probabilities are taken to be
+    those at the run's temperature, so `temperature` is not applied again."""
+
+    def __init__(self, world: ToyWorld, probabilities: tuple[float, ...], name: str):
+        self.world, self.name, self.num_parameters, self.vocab = world, name, 0, "toy"
+        self.probabilities = np.array(probabilities)
+        self._log = np.log(np.maximum(self.probabilities, 1e-300))
+
+    def _draft(self, k: int):
+        from .models import Draft
+
+        return Draft(text=f"Step {self.world.labels[k]}", token_ids=(k,), vocab=self.vocab,
+                     logprob=float(self._log[k]), finish_reason="eos")
+
+    def draft(self, prompt, steps, n, *, temperature, max_tokens, seed):
+        rng = np.random.default_rng(seed)
+        return [self._draft(int(k)) for k in rng.choice(len(self.probabilities), size=n, p=self.probabilities)]
+
+    def logprobs(self, prompt, steps, candidates, *, temperature):
+        return [float(self._log[c.token_ids[0]]) for c in candidates]
+
+
+def toy_parts(world: ToyWorld):
+    """(π_S, π_B, reward) of a toy world, with the interfaces the transformers models and PRMs implement."""
+    from .rewards import RewardModel
+
+    index = {f"Step {label}": k for k, label in enumerate(world.labels)}
+
+    class ToyReward(RewardModel):
+        name = "toy-reward"
+
+        def score(self, question, steps):
+            return [world.reward[index[step]] for step in steps]
+
+    return ToyStepModel(world, world.small, "toy π_S"), ToyStepModel(world, world.big, "toy π_B"), ToyReward()
+
+
+def sample_with_engine(world: ToyWorld, method: str, beta: float, n: int, threshold: float, runs: int,
+                       seed: int = 0) -> np.ndarray:
+    """How often the engine's own `method` commits each step over `runs` seeded runs."""
+    from .config import DecodingConfig
+    from .methods import run_method
+
+    small, big, reward = toy_parts(world)
+    labels = {f"Step {label}": k for k, label in enumerate(world.labels)}
+    counts = np.zeros(len(world.reward), dtype=np.int64)
+    for run in range(runs):
+        config = DecodingConfig(n=n, beta=beta, threshold=threshold, max_steps=1, seed=seed * 1_000_003 + run)
+        summary = list(run_method(method, "toy", small, big, reward, config))[-1]
+        counts[labels[summary.solution]] += 1
+    return counts
+
+
+def goodness_of_fit(counts: np.ndarray, expected: np.ndarray) -> float:
+    """Pearson's χ² p-value of observed counts against an exact distribution. Steps expected fewer than 5
+    times are pooled into one cell (the χ² approximation needs it); a count where the exact mass is 0 gives 0."""
+    from scipy.stats import chisquare
+
+    support = expected > 1e-12
+    if counts[~support].sum() > 0:
+        return 0.0
+    total = counts.sum()
+    observed, means = counts[support].astype(float), expected[support] / expected[support].sum() * total
+    rare = means < 5
+    if rare.any():
+        observed = np.append(observed[~rare], observed[rare].sum())
+        means = np.append(means[~rare], means[rare].sum())
+    if len(observed) == 1:
+        return 1.0
+    return float(chisquare(observed, means).pvalue)
