@@ -5,13 +5,13 @@ from __future__ import annotations
 import gradio as gr
 
 from gsi_core.figures import toy_curves_figure, toy_distributions_figure
-from gsi_core.theory import WORLDS, kl_divergence, method_distributions, shifted, tilted_target
+from gsi_core.theory import WORLDS, expected_reward, kl_divergence, method_distributions, shifted, tilted_target
 
 NS = (1, 2, 4, 8, 16, 32, 64)
 METHODS = ("sbon-small", "sbon-big", "rsd", "gsi")
 
 
-def explain(n: int, exact: dict, kl: dict) -> str:
+def explain(world, n: int, exact: dict, kl: dict, target) -> str:
     gsi = exact["gsi"]
     return (
         f"The black bars are the target π_β,B ∝ π_B·exp(β·r). Soft best-of-n on π_S can only re-weight what π_S "
@@ -19,7 +19,9 @@ def explain(n: int, exact: dict, kl: dict) -> str:
         f"draft's weight by π_B/π_S — the log π_B − log π_S term — which turns π_S's proposals into draws aimed at "
         f"π_B·exp(β·r) (KL {kl['gsi']:.3f}); a draft whose tilted reward falls below u goes to π_B instead. Here GSI "
         f"accepts {gsi.acceptance:.0%} of steps and calls π_B for {gsi.big_generations:.0%} of them; soft best-of-n on "
-        f"π_B reaches KL {kl['sbon-big']:.3f} but calls π_B every step. All numbers are exact (enumeration over the "
+        f"π_B reaches KL {kl['sbon-big']:.3f} but calls π_B every step. Expected reward: target "
+        f"{expected_reward(target, world):.3f}, GSI {expected_reward(gsi.distribution, world):.3f}, soft best-of-n on "
+        f"π_S {expected_reward(exact['sbon-small'].distribution, world):.3f}. All numbers are exact (enumeration over the "
         f"n draws' counts), not sampled."
     )
 
@@ -39,7 +41,7 @@ def lab(world_name: str, beta: float, n: int, threshold: float, distance: float)
     curve_figure = toy_curves_figure(
         NS, {m: [kl_divergence(curves[n_][m].distribution, target) for n_ in NS] for m in METHODS},
         [curves[n_]["gsi"].acceptance for n_ in NS], [curves[n_]["gsi"].big_generations for n_ in NS])
-    return bars, curve_figure, explain(n, exact, kl)
+    return bars, curve_figure, explain(world, n, exact, kl, target)
 
 
 def render() -> tuple[list, list]:

@@ -18,10 +18,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from gsi_core import run_method  # noqa: E402
 from gsi_core.config import get_preset  # noqa: E402
+from gsi_core.data import load_problems  # noqa: E402
 from gsi_core.events import StepEvent, to_dict  # noqa: E402
 from gsi_core.loading import load_components  # noqa: E402
 
-BENCHMARKS = Path(__file__).resolve().parents[2] / "shared" / "data" / "benchmarks"
 
 
 def main() -> None:
@@ -30,17 +30,17 @@ def main() -> None:
     parser.add_argument("--problems", type=int, default=3)
     parser.add_argument("--max-steps", type=int, default=12)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--data", type=Path, default=BENCHMARKS / "gsm8k.jsonl")
+    parser.add_argument("--data", type=Path, help="a GSM8K-format file (default: the shared benchmarks)")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
 
     preset = get_preset(args.preset)
     config = preset.decoding.replace(max_steps=args.max_steps, seed=args.seed)
     parts = load_components(preset)
-    rows = [json.loads(line) for line in args.data.open()][: args.problems]
+    problems = load_problems("gsm8k", args.data, limit=args.problems)
     steps, runs = [], []
-    for i, row in enumerate(rows):
-        events = list(run_method("gsi", row["question"], parts.small, parts.big, parts.reward, config))
+    for i, problem in enumerate(problems):
+        events = list(run_method("gsi", problem.question, parts.small, parts.big, parts.reward, config))
         steps += [e for e in events if isinstance(e, StepEvent)]
         runs.append(to_dict(events[-1]))
         print(f"problem {i}: {events[-1].steps} steps, {events[-1].accepted} accepted, "

@@ -113,3 +113,12 @@ def test_the_tilted_policy_lab_answers_a_slider_change_with_exact_figures(client
     moved = client.predict(world, 20, 64, 0.5, 1, api_name="/tilted_policy")
     assert json.loads(moved[0]["plot"])["data"] != json.loads(bars["plot"])["data"]
     assert "accepts 100% of steps" in moved[2] or "accepts 99% of steps" in moved[2]
+
+
+def test_two_visitors_never_see_each_others_runs(tiny_app):
+    first, second = Client(tiny_app.local_url, verbose=False), Client(tiny_app.local_url, verbose=False)
+    jobs = [first.submit(*run_args(problem="What is 2 + 2?"), api_name="/run"),
+            second.submit(*run_args(problem="What is 3 * 3?"), api_name="/run")]
+    exports = [events_of(job.result(timeout=120)[5]) for job in jobs]
+    assert [e[0]["problem"] for e in exports] == ["What is 2 + 2?", "What is 3 * 3?"]
+    assert jobs[0].result()[5] != jobs[1].result()[5]

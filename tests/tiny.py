@@ -8,12 +8,13 @@ from pathlib import Path
 
 import torch
 from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
+from gsi_core.data import BENCHMARKS_DIR
 from transformers import PreTrainedTokenizerFast, Qwen2Config, Qwen2ForCausalLM, Qwen2ForTokenClassification
 
 REPO = Path(__file__).resolve().parents[1]
 # Tests run on the CPU; GSI_TEST_DEVICE=cuda runs the same tiny models on a GPU.
 DEVICE = torch.device(os.environ.get("GSI_TEST_DEVICE", "cpu"))
-BENCHMARKS = Path(os.environ.get("GSI_BENCHMARKS_DIR") or REPO.parent / "shared" / "data" / "benchmarks")
+BENCHMARKS = BENCHMARKS_DIR
 SPECIALS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<extra_0>"]
 CHAT_TEMPLATE = (
     "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
