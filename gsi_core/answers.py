@@ -34,12 +34,3 @@ def extract_boxed_answer(text: str) -> str | None:
 def has_boxed_answer(text: str) -> bool:
     return bool(_boxed_contents(text))
 
-
-def normalize_answer(answer: str) -> str:
-    """A light canonical form for display-level matching (`\\text{}`, `$`, spaces, a trailing `.0`);
-    proper equivalence checking is the grader's job."""
-    text = answer.strip().strip("$").strip()
-    while text.startswith("\\text{") and text.endswith("}"):
-        text = text[len("\\text{"):-1]
-    text = text.replace(" ", "").replace("\\!", "").replace("\\,", "").rstrip(".")
-    return text[:-2] if text.endswith(".0") and text[:-2].lstrip("-").isdigit() else text

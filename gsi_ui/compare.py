@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import gradio as gr
 
-from gsi_core.answers import normalize_answer
 from gsi_core.config import ConfigError
 from gsi_core.costs import estimated_flops
 from gsi_core.events import RunStarted, RunSummary
 from gsi_core.figures import comparison_figure
+from gsi_core.grading import Grader
 from gsi_core.methods import METHODS, run_method
 
 from .runs import Example, ModelStore, check_problem, make_config, on_gpu
@@ -18,11 +18,10 @@ COLUMNS = ["method", "wall s", "drafting s", "reward s", "scoring s", "fallback 
 DEFAULT_METHODS = ["gsi", "rsd", "sbon-small", "sbon-big"]
 
 
-def result_row(start: RunStarted, summary: RunSummary, gold: str | None) -> list:
+def result_row(start: RunStarted, summary: RunSummary, example: Example | None, grader: Grader) -> list:
     t = summary.timings
     rate = summary.acceptance_rate
-    matches = "–" if gold is None or summary.answer is None else (
-        "yes" if normalize_answer(summary.answer) == normalize_answer(gold) else "no")
+    matches = "–" if example is None else ("yes" if grader.grade(summary.answer, example.gold, example.dataset) else "no")
     return [summary.method, round(summary.wall_time, 2), round(t.drafting, 2), round(t.reward, 3), round(t.scoring, 2),
             round(t.fallback, 2), summary.tokens_small, summary.tokens_big + summary.tokens_scored_big,
             round(estimated_flops(start, summary)["total"] / 1e12, 2), "–" if rate is None else f"{rate:.0%}",
@@ -38,14 +37,15 @@ def headline(summaries: dict[str, RunSummary]) -> str:
 
 
 def render(store: ModelStore, examples: list[Example], controls: dict) -> None:
+    grader = Grader()
     methods = gr.CheckboxGroup(list(METHODS), value=DEFAULT_METHODS, label="Methods (same problem, seed and settings)")
     compare_button = gr.Button("Compare", variant="primary")
     ratio = gr.Markdown()
     table = gr.Dataframe(headers=COLUMNS, label="Results", interactive=False)
     figure = gr.Plot(label="Wall time by stage")
     gr.Markdown("Compute is estimated as 2 × parameters × tokens each model processed (drafted, and for π_B also "
-                "scored); prompt prefill, the same for every method, is left out. *matches gold* compares normalized "
-                "answer strings when the problem is one of the examples.")
+                "scored); prompt prefill, the same for every method, is left out. *matches gold* grades the answer "
+                "with math-verify (letters for MMLU) when the problem is one of the examples.")
 
     @on_gpu
     def compare(selected, problem, n, beta, threshold, temperature, seed, max_steps):
@@ -56,14 +56,14 @@ def render(store: ModelStore, examples: list[Example], controls: dict) -> None:
                 raise ConfigError("Pick at least one method to compare.")
         except ConfigError as error:
             raise gr.Error(str(error)) from None
-        gold = next((e.gold for e in examples if e.question == problem), None)
+        example = next((e for e in examples if e.question == problem), None)
         parts = store.get()
         rows, summaries = [], {}
         for name in selected:
             yield f"Running {name}…", rows, gr.skip()
             events = list(run_method(name, problem, parts.small, parts.big, parts.reward, config))
             summaries[name] = events[-1]
-            rows = rows + [result_row(events[0], events[-1], gold)]
+            rows = rows + [result_row(events[0], events[-1], example, grader)]
             yield headline(summaries), rows, comparison_figure(list(summaries.values()))
 
     inputs = [methods] + [controls[k] for k in ("problem", "n", "beta", "threshold", "temperature", "seed", "max_steps")]

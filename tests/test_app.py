@@ -78,6 +78,16 @@ def test_compare_runs_each_method_and_reports_the_latency_ratio(client):
                                      api_name="/compare")
     assert re.search(r"GSI took \*\*\d+\.\d\d×\*\* the wall time of soft best-of-n with π_B", ratio)
     assert [row[0] for row in table["data"]] == ["gsi", "sbon-big", "rsd"]
+    assert all(row[-1] == "–" for row in table["data"])  # a typed problem has no gold answer
+
+
+def test_compare_grades_an_example_against_its_gold_answer(client):
+    from gsi_ui.runs import load_examples
+
+    example = load_examples()[0]
+    _, table, _ = client.predict(["sample-small"], example.question, 3, 20, 0.5, 0.7, 0, 1, api_name="/compare")
+    row = table["data"][0]
+    assert row[-1] in ("yes", "no") if row[-2] != "–" else row[-1] == "no"
 
 
 def test_stop_cancels_the_run_and_frees_the_worker(tiny_presets_file):
