@@ -102,10 +102,7 @@ def render(store: ModelStore, examples: list[Example]) -> dict:
         started, current = time.perf_counter(), RunState()
         if not store.loaded:
             yield (gr.skip(),) * 4 + (f"Loading {store.preset.name}: π_S, π_B and the reward (first run only)…",) + (gr.skip(),) * 3
-        try:
-            parts = store.get()
-        except Exception as error:
-            raise gr.Error(f"Models failed to load — {error}") from None
+        parts = store.get()
         for event in run_method(method, problem, parts.small, parts.big, parts.reward, config):
             current = current.add(event)
             done = current.summary is not None

@@ -7,6 +7,8 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+import gradio as gr
+
 from gsi_core.config import ConfigError, DecodingConfig, Preset
 from gsi_core.loading import Components, load_components
 
@@ -78,7 +80,11 @@ class ModelStore:
         return self._components is not None
 
     def get(self) -> Components:
+        """The loaded parts; a part that fails to load raises a page message naming it and why."""
         with self._lock:
             if self._components is None:
-                self._components = load_components(self.preset)
+                try:
+                    self._components = load_components(self.preset)
+                except Exception as error:
+                    raise gr.Error(f"Models failed to load — {error}") from None
             return self._components

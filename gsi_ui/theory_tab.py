@@ -33,11 +33,11 @@ def lab(world_name: str, beta: float, n: int, threshold: float, distance: float)
     world = shifted(WORLDS[world_name], float(distance))
     beta, n, threshold = float(beta), int(n), float(threshold)
     target = tilted_target(world, beta)
-    exact = method_distributions(world, beta, n, threshold)
+    curves = {n_: method_distributions(world, beta, n_, threshold) for n_ in NS}
+    exact = curves[n] if n in curves else method_distributions(world, beta, n, threshold)
     kl = {m: kl_divergence(exact[m].distribution, target) for m in METHODS}
     bars = toy_distributions_figure(world.labels, {"π_S": world.small, "π_B": world.big, "target π_β,B": target,
                                                    **{m: exact[m].distribution for m in METHODS}})
-    curves = {n_: method_distributions(world, beta, n_, threshold) for n_ in NS}
     curve_figure = toy_curves_figure(
         NS, {m: [kl_divergence(curves[n_][m].distribution, target) for n_ in NS] for m in METHODS},
         [curves[n_]["gsi"].acceptance for n_ in NS], [curves[n_]["gsi"].big_generations for n_ in NS])

@@ -9,9 +9,8 @@ from gsi_core.events import StepEvent
 from .state import RunState
 
 _BADGES = {
-    "accepted": ('<span class="gsi-badge gsi-small">π_S draft ✓</span>', "accepted draft of π_S"),
-    "fallback": ('<span class="gsi-badge gsi-big">π_B fallback</span>', "fallback step of π_B"),
-    "n.a.": ("", ""),
+    "accepted": '<span class="gsi-badge gsi-small">π_S draft ✓</span>',
+    "fallback": '<span class="gsi-badge gsi-big">π_B fallback</span>',
 }
 
 
@@ -21,7 +20,7 @@ def solution_html(state: RunState) -> str:
         return '<div class="gsi-solution gsi-empty">The solution appears here step by step.</div>'
     parts = []
     for step in state.steps:
-        badge = _BADGES[step.decision][0] or f'<span class="gsi-badge gsi-{step.source}">π_{step.source[0].upper()}</span>'
+        badge = _BADGES.get(step.decision) or f'<span class="gsi-badge gsi-{step.source}">π_{step.source[0].upper()}</span>'
         parts.append(f'<div class="gsi-step">{badge}<span class="gsi-num">{step.index + 1}</span>'
                      f"{html.escape(step.text.strip())}</div>")
     return '<div class="gsi-solution">' + "".join(parts) + "</div>"

@@ -132,3 +132,16 @@ def test_two_visitors_never_see_each_others_runs(tiny_app):
     exports = [events_of(job.result(timeout=120)[5]) for job in jobs]
     assert [e[0]["problem"] for e in exports] == ["What is 2 + 2?", "What is 3 * 3?"]
     assert jobs[0].result()[5] != jobs[1].result()[5]
+
+
+def test_a_model_that_fails_to_load_is_named_in_the_page(tmp_path):
+    path = tmp_path / "presets.yaml"
+    path.write_text(f"presets:\n  broken:\n    small: {tmp_path / 'missing'}\n    big: {tmp_path / 'missing'}\n")
+    demo = launch("broken", str(path))
+    try:
+        client = Client(demo.local_url, verbose=False)
+        for args, endpoint in ((run_args(), "/run"), ((["gsi"], PROBLEM, 3, 20, 0.5, 0.7, 0, 2), "/compare")):
+            with pytest.raises(AppError, match=r"Models failed to load — π_S \("):
+                client.predict(*args, api_name=endpoint)
+    finally:
+        demo.close()
