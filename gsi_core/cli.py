@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 
-from .config import ConfigError, get_preset, load_presets
+from .config import ConfigError, DecodingConfig, get_preset, load_presets
+from .data import FILES
 from .events import to_json
 from .methods import METHODS, run_method
 
 # Command-line flag → DecodingConfig field. `--threshold` sets the threshold of the chosen method.
 _OVERRIDES = {"n": "n", "beta": "beta", "temperature": "temperature", "seed": "seed",
-              "max_steps": "max_steps", "max_step_tokens": "max_step_tokens"}
+              "max_steps": "max_steps", "max_step_tokens": "max_step_tokens", "rsd_threshold": "rsd_threshold"}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -28,13 +30,18 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--method", default="gsi", choices=list(METHODS))
     run.add_argument("--preset", default=None, help="a preset of spaces_config.yaml (default: offline-cpu without a GPU)")
     run.add_argument("--problem", required=True, help="the question to solve")
-    run.add_argument("--n", type=int, help="candidates per step")
-    run.add_argument("--beta", type=float, help="β, the reward's weight in the tilt")
     run.add_argument("--threshold", type=float, help="u for gsi (tilted reward), δ for rsd (raw reward)")
-    run.add_argument("--temperature", type=float)
-    run.add_argument("--seed", type=int)
-    run.add_argument("--max-steps", type=int)
-    run.add_argument("--max-step-tokens", type=int)
+    _add_decoding_flags(run)
+    evaluate = commands.add_parser("eval", help="run methods over a benchmark; resumable; ends with a summary table")
+    evaluate.add_argument("--dataset", required=True, choices=list(FILES))
+    evaluate.add_argument("--data", help="the dataset's JSON-lines file (default: the shared benchmarks directory)")
+    evaluate.add_argument("--methods", default="gsi,rsd,sbon-small,sbon-big", help="comma-separated method names")
+    evaluate.add_argument("--preset", default=None, help="a preset of spaces_config.yaml")
+    evaluate.add_argument("--limit", type=int, help="the first N problems")
+    evaluate.add_argument("--out", required=True, help="the run directory: results.jsonl, run.json, summary, chart")
+    evaluate.add_argument("--threshold", type=float, help="GSI's u")
+    evaluate.add_argument("--rsd-threshold", type=float, help="RSD's δ")
+    _add_decoding_flags(evaluate)
     theory = commands.add_parser("theory", help="exact toy worlds: KL to the tilted target and acceptance against n")
     theory.add_argument("--beta", type=float, default=20.0)
     theory.add_argument("--threshold", type=float, default=0.5)
@@ -44,19 +51,91 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_decoding_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--n", type=int, help="candidates per step")
+    parser.add_argument("--beta", type=float, help="β, the reward's weight in the tilt")
+    parser.add_argument("--temperature", type=float)
+    parser.add_argument("--seed", type=int, help="the same seed for every (problem, method)")
+    parser.add_argument("--max-steps", type=int)
+    parser.add_argument("--max-step-tokens", type=int)
+
+
+def _decoding(args: argparse.Namespace, preset) -> "DecodingConfig":
+    overrides = {field: getattr(args, flag) for flag, field in _OVERRIDES.items() if getattr(args, flag, None) is not None}
+    return preset.decoding.replace(**overrides)
+
+
 def run_command(args: argparse.Namespace) -> None:
     from .loading import load_components
 
     if not args.problem.strip():
         raise ConfigError("the problem is empty: give a question to solve")
     preset = get_preset(args.preset)
-    overrides = {field: getattr(args, flag) for flag, field in _OVERRIDES.items() if getattr(args, flag) is not None}
+    config = _decoding(args, preset)
     if args.threshold is not None:
-        overrides["rsd_threshold" if args.method == "rsd" else "threshold"] = args.threshold
-    config = preset.decoding.replace(**overrides)
+        config = config.replace(**{"rsd_threshold" if args.method == "rsd" else "threshold": args.threshold})
     parts = load_components(preset)
     for event in run_method(args.method, args.problem, parts.small, parts.big, parts.reward, config):
         print(to_json(event), flush=True)
+
+
+def eval_command(args: argparse.Namespace, argv: list[str]) -> int:
+    """Run every pending (problem, method) pair, then print the summary and write the report files."""
+    from tqdm import tqdm
+
+    from .data import load_problems
+    from .evaluation import RunDirectory, evaluate, pending, run_info, summarize, summary_table, write_report
+    from .grading import Grader
+    from .loading import load_components
+
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    unknown = [m for m in methods if m not in METHODS]
+    if not methods or unknown:
+        raise ConfigError(f"unknown method(s) {unknown}; choose from: {', '.join(METHODS)}")
+    if args.limit is not None and args.limit < 1:
+        raise ConfigError("--limit must be at least 1")
+    preset = get_preset(args.preset)
+    config = _decoding(args, preset)
+    if args.threshold is not None:
+        config = config.replace(threshold=args.threshold)
+    try:
+        problems = load_problems(args.dataset, args.data, args.limit)
+    except OSError as error:
+        raise ConfigError(f"cannot read the {args.dataset} problems: {error}") from None
+    directory = RunDirectory(args.out)
+    command = "python -m gsi_core " + " ".join(argv)
+    directory.open(run_info(command, args.dataset, preset.name, dataclasses.asdict(config)))
+    todo = pending(problems, methods, (r.key for r in directory.records()))
+    total = len(problems) * len(methods)
+    print(f"[gsi] {args.dataset}: {len(problems)} problems × {len(methods)} methods, {total - len(todo)} already done, "
+          f"{len(todo)} to run → {directory.results}", file=sys.stderr)
+    if todo:
+        parts = load_components(preset)
+        grader = Grader()
+
+        def run(problem, method):
+            events = list(run_method(method, problem.question, parts.small, parts.big, parts.reward, config))
+            return events[0], events[-1]
+
+        bar = tqdm(total=total, initial=total - len(todo), unit="run", dynamic_ncols=True, file=sys.stderr)
+        try:
+            for record in evaluate(directory, todo, run, grader.grade, config.seed):
+                bar.update(1)
+                bar.write(f"{record.problem_id:>8} {record.method:12} {'✓' if record.correct else '✗'} "
+                          f"{record.prediction!s:>12.12} (gold {record.gold}) {record.wall_time:7.1f} s "
+                          f"{record.steps} steps")
+        except KeyboardInterrupt:
+            bar.close()
+            print(f"\n[gsi] stopped; every finished run is saved in {directory.results}. "
+                  "Run the same command to resume.", file=sys.stderr)
+            return 130
+        finally:
+            bar.close()
+            grader.close()
+    print(summary_table(summarize(directory.records())))
+    for kind, path in write_report(directory.path).items():
+        print(f"[gsi] {kind}: {path}", file=sys.stderr)
+    return 0
 
 
 def theory_command(args: argparse.Namespace) -> None:
@@ -81,8 +160,11 @@ def theory_command(args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
     args = build_parser().parse_args(argv)
     try:
+        if args.command == "eval":
+            return eval_command(args, argv)
         if args.command == "theory":
             theory_command(args)
         elif args.command == "methods":

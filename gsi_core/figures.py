@@ -120,3 +120,25 @@ def _below(figure: go.Figure) -> go.Figure:
     figure.update_layout(legend=dict(orientation="h", x=0, xanchor="left", y=-0.22, yanchor="top"),
                          margin=dict(b=110))
     return figure
+
+
+# --- the benchmark harness ----------------------------------------------------------------------------------
+
+
+def accuracy_latency_figure(summaries: Sequence, subtitle: str = "") -> go.Figure:
+    """Accuracy (± one standard error) against mean latency per method, from `evaluation.summarize`."""
+    figure = go.Figure()
+    for s in summaries:
+        figure.add_scatter(
+            x=[s.mean_latency], y=[100 * s.accuracy], name=s.method, mode="markers+text", text=[s.method],
+            textposition="top center", marker=dict(size=13, color=TOY_COLORS.get(s.method)),
+            error_y=dict(type="data", array=[100 * s.accuracy_se], visible=True),
+            hovertemplate=(f"{s.method}: %{{y:.1f}}% ± {100 * s.accuracy_se:.1f} over {s.problems} problems, "
+                           "mean %{x:.1f} s<extra></extra>"),
+        )
+    figure.update_layout(showlegend=False, xaxis=dict(title="mean latency per problem (s)", rangemode="tozero"),
+                         yaxis=dict(title="accuracy (%)", range=[-5, 105]))
+    title = "Accuracy against latency" + (f"<br><sup>{subtitle}</sup>" if subtitle else "")
+    figure = _layout(figure, title, height=460)
+    figure.update_layout(margin=dict(t=80))
+    return figure

@@ -1,0 +1,297 @@
+"""The benchmark harness: every (problem, method) run through the engine's events, one JSON line each.
+
+A run directory holds `run.json` (what was run, where and when) and `results.jsonl` (one record per finished
+(problem, method), appended and flushed the moment it finishes). Re-running the same command resumes: finished
+pairs are skipped, and a line cut short by a kill is dropped. The summary and the chart are computed from the
+records alone, so they can be rebuilt from a directory at any time (`python -m gsi_core eval … ` again, or
+`summarize(read_records(dir))`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import json
+import math
+import os
+import platform
+import statistics
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator, Sequence
+
+from .costs import estimated_flops
+from .data import Problem
+from .events import RunStarted, RunSummary
+
+RESULTS_FILE = "results.jsonl"
+RUN_FILE = "run.json"
+REFERENCE_METHOD = "sbon-big"  # latency and FLOPs are reported relative to it, as in the paper
+
+
+@dataclass(frozen=True)
+class Record:
+    """One (problem, method) outcome: what a results line holds."""
+
+    dataset: str
+    problem_id: str
+    method: str
+    seed: int
+    prediction: str | None
+    gold: str
+    correct: bool
+    stop_reason: str
+    steps: int
+    accepted: int
+    fallbacks: int
+    tokens_small: int
+    tokens_big: int
+    tokens_scored_big: int
+    flops: float
+    wall_time: float
+    stage_times: dict[str, float]
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return self.problem_id, self.method
+
+
+def make_record(problem: Problem, seed: int, start: RunStarted, summary: RunSummary, correct: bool) -> Record:
+    return Record(
+        dataset=problem.dataset, problem_id=problem.id, method=summary.method, seed=seed,
+        prediction=summary.answer, gold=problem.gold, correct=correct, stop_reason=summary.stop_reason,
+        steps=summary.steps, accepted=summary.accepted, fallbacks=summary.fallbacks,
+        tokens_small=summary.tokens_small, tokens_big=summary.tokens_big, tokens_scored_big=summary.tokens_scored_big,
+        flops=estimated_flops(start, summary)["total"], wall_time=summary.wall_time,
+        stage_times=dataclasses.asdict(summary.timings),
+    )
+
+
+def machine_label() -> str:
+    """The CPU model and core count (and GPU, if torch sees one): what a latency was measured on."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    label = f"{cpu}, {os.cpu_count()} cores"
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            label += f", {torch.cuda.get_device_name(0)}"
+    except ImportError:
+        pass
+    return label
+
+
+def run_info(command: str, dataset: str, preset: str, config: dict[str, Any]) -> dict[str, Any]:
+    """What `run.json` records. `settings` must match on resume; the rest describes the first session."""
+    return {
+        "settings": {"dataset": dataset, "preset": preset, "config": config},
+        "command": command,
+        "machine": machine_label(),
+        "date": datetime.date.today().isoformat(),
+        "commit": _git_commit(),
+    }
+
+
+def _git_commit() -> str | None:
+    """The code's commit, when it runs from a git checkout."""
+    import subprocess
+
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=Path(__file__).parent, capture_output=True,
+                             text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return out.stdout.strip() or None
+
+
+class RunDirectory:
+    """`run.json` + `results.jsonl` of one evaluation; appends survive Ctrl-C and kills."""
+
+    def __init__(self, path: Path | str):
+        self.path = Path(path)
+        self.results = self.path / RESULTS_FILE
+
+    def info(self) -> dict[str, Any] | None:
+        file = self.path / RUN_FILE
+        return json.loads(file.read_text()) if file.exists() else None
+
+    def open(self, info: dict[str, Any]) -> None:
+        """Create the directory, or check that an existing one was made with the same settings."""
+        existing = self.info()
+        if existing is None:
+            self.path.mkdir(parents=True, exist_ok=True)
+            (self.path / RUN_FILE).write_text(json.dumps(info, indent=2, ensure_ascii=False) + "\n")
+        elif existing["settings"] != info["settings"]:
+            raise ValueError(
+                f"{self.path} holds a run with other settings ({json.dumps(existing['settings'])}); "
+                "resume it with the same dataset, preset and decoding flags, or choose another --out"
+            )
+        self._drop_torn_tail()
+
+    def _drop_torn_tail(self) -> None:
+        """A process killed mid-write can leave a last line without its newline: cut it off."""
+        if not self.results.exists():
+            return
+        data = self.results.read_bytes()
+        if data and not data.endswith(b"\n"):
+            with open(self.results, "r+b") as file:
+                file.truncate(data.rfind(b"\n") + 1)
+
+    def records(self) -> list[Record]:
+        return read_records(self.path)
+
+    def append(self, record: Record) -> None:
+        line = json.dumps(dataclasses.asdict(record), ensure_ascii=False) + "\n"
+        with open(self.results, "a", encoding="utf-8") as file:
+            file.write(line)
+            file.flush()
+            os.fsync(file.fileno())
+
+
+def read_records(path: Path | str) -> list[Record]:
+    """The records of a run directory (or a results file); a torn last line is ignored."""
+    path = Path(path)
+    file = path / RESULTS_FILE if path.is_dir() else path
+    if not file.exists():
+        return []
+    records = []
+    for line in file.read_text(encoding="utf-8").splitlines():
+        try:
+            records.append(Record(**json.loads(line)))
+        except (json.JSONDecodeError, TypeError):
+            continue
+    return records
+
+
+def pending(problems: Sequence[Problem], methods: Sequence[str], done: Iterable[tuple[str, str]]) -> list[tuple[Problem, str]]:
+    """What is left to run, problem by problem (all methods of a problem before the next problem), so a run
+    stopped early still compares every method on the same problems."""
+    finished = set(done)
+    return [(problem, method) for problem in problems for method in methods if (problem.id, method) not in finished]
+
+
+Runner = Callable[[Problem, str], tuple[RunStarted, RunSummary]]
+
+
+def evaluate(
+    directory: RunDirectory,
+    todo: Sequence[tuple[Problem, str]],
+    run: Runner,
+    grade: Callable[[str | None, str, str], bool],
+    seed: int,
+) -> Iterator[Record]:
+    """Run and record each pending pair, yielding each record once it is safely on disk."""
+    for problem, method in todo:
+        start, summary = run(problem, method)
+        record = make_record(problem, seed, start, summary, grade(summary.answer, problem.gold, problem.dataset))
+        directory.append(record)
+        yield record
+
+
+# ----- summary -----
+
+
+@dataclass(frozen=True)
+class MethodSummary:
+    method: str
+    problems: int
+    accuracy: float
+    accuracy_se: float  # binomial standard error, sqrt(p(1-p)/N)
+    mean_latency: float
+    median_latency: float
+    latency_ratio: float | None  # mean latency / the reference method's, over the problems both finished
+    flops_ratio: float | None
+    acceptance: float | None  # accepted π_S steps / decided steps (GSI, RSD)
+    mean_steps: float
+
+
+def _ratio(records: dict[str, Record], reference: dict[str, Record], field: str) -> float | None:
+    shared = sorted(set(records) & set(reference))
+    denominator = sum(getattr(reference[p], field) for p in shared)
+    if not shared or denominator <= 0:
+        return None
+    return sum(getattr(records[p], field) for p in shared) / denominator
+
+
+def summarize(records: Sequence[Record], reference: str = REFERENCE_METHOD) -> list[MethodSummary]:
+    """Per method, in first-seen order. Ratios are paired: only problems the reference also finished count."""
+    by_method: dict[str, dict[str, Record]] = {}
+    for record in records:
+        by_method.setdefault(record.method, {})[record.problem_id] = record
+    reference_records = by_method.get(reference, {})
+    summaries = []
+    for method, rows in by_method.items():
+        values = list(rows.values())
+        accuracy = sum(r.correct for r in values) / len(values)
+        decided = sum(r.accepted + r.fallbacks for r in values)
+        latencies = [r.wall_time for r in values]
+        summaries.append(MethodSummary(
+            method=method,
+            problems=len(values),
+            accuracy=accuracy,
+            accuracy_se=math.sqrt(accuracy * (1 - accuracy) / len(values)),
+            mean_latency=statistics.fmean(latencies),
+            median_latency=statistics.median(latencies),
+            latency_ratio=_ratio(rows, reference_records, "wall_time"),
+            flops_ratio=_ratio(rows, reference_records, "flops"),
+            acceptance=sum(r.accepted for r in values) / decided if decided else None,
+            mean_steps=statistics.fmean(r.steps for r in values),
+        ))
+    return summaries
+
+
+def _cell(value: float | None, spec: str) -> str:
+    return "–" if value is None else format(value, spec)
+
+
+def summary_table(summaries: Sequence[MethodSummary], reference: str = REFERENCE_METHOD) -> str:
+    """A Markdown table (it reads as plain text in a terminal too)."""
+    lines = [
+        f"| method | problems | accuracy ± SE | mean latency (s) | median latency (s) | latency / {reference} "
+        f"| FLOPs / {reference} | acceptance | mean steps |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for s in summaries:
+        lines.append(
+            f"| {s.method} | {s.problems} | {s.accuracy:.1%} ± {s.accuracy_se:.1%} | {s.mean_latency:.1f} "
+            f"| {s.median_latency:.1f} | {_cell(s.latency_ratio, '.2f')} | {_cell(s.flops_ratio, '.2f')} "
+            f"| {_cell(s.acceptance, '.0%')} | {s.mean_steps:.1f} |"
+        )
+    return "\n".join(lines)
+
+
+def write_report(directory: Path | str) -> dict[str, Path]:
+    """`summary.md` and the accuracy-vs-latency chart (HTML; PNG when a Plotly image renderer is installed)."""
+    directory = Path(directory)
+    info = RunDirectory(directory).info() or {}
+    summaries = summarize(read_records(directory))
+    label = describe(info)
+    written = {"summary": directory / "summary.md"}
+    written["summary"].write_text(f"{label}\n\n{summary_table(summaries)}\n", encoding="utf-8")
+    from .figures import accuracy_latency_figure
+
+    figure = accuracy_latency_figure(summaries, label)
+    written["html"] = directory / "accuracy_vs_latency.html"
+    figure.write_html(written["html"], include_plotlyjs=True)
+    try:
+        figure.write_image(directory / "accuracy_vs_latency.png", width=900, height=520)
+        written["png"] = directory / "accuracy_vs_latency.png"
+    except Exception:  # no kaleido (or no browser for it): the HTML is the chart
+        pass
+    return written
+
+
+def describe(info: dict[str, Any]) -> str:
+    """`GSM8K · preset offline-cpu · n=4 · measured 2026-11-22 on <machine>`: how saved results are labelled."""
+    settings = info.get("settings", {})
+    config = settings.get("config", {})
+    return (f"{settings.get('dataset', '?')} · preset {settings.get('preset', '?')} · n={config.get('n', '?')}, "
+            f"β={config.get('beta', '?')}, max {config.get('max_steps', '?')} steps · measured {info.get('date', '?')} "
+            f"on {info.get('machine', '?')}")
