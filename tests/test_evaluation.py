@@ -1,0 +1,143 @@
+"""The benchmark harness: summary maths on known records, and `python -m gsi_core eval` as a user runs it —
+resumed, interrupted with Ctrl-C, refused when the settings changed."""
+
+import json
+import math
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from gsi_core.data import BENCHMARKS_DIR
+from gsi_core.evaluation import Record, RunDirectory, pending, read_records, summarize, summary_table
+from gsi_core.figures import accuracy_latency_figure
+
+from tiny import REPO
+from test_cli import cli
+
+
+def record(problem, method, correct, wall, flops=1.0, accepted=0, fallbacks=0):
+    return Record(dataset="gsm8k", problem_id=problem, method=method, seed=0, prediction="1", gold="1",
+                  correct=correct, stop_reason="answer", steps=accepted + fallbacks or 1, accepted=accepted,
+                  fallbacks=fallbacks, tokens_small=0, tokens_big=0, tokens_scored_big=0, flops=flops, wall_time=wall,
+                  stage_times={"drafting": wall, "reward": 0.0, "scoring": 0.0, "fallback": 0.0})
+
+
+def test_summary_maths_on_known_records():
+    records = [
+        record("a", "sbon-big", True, 10.0, flops=100.0), record("b", "sbon-big", False, 30.0, flops=300.0),
+        record("a", "gsi", True, 4.0, flops=20.0, accepted=3, fallbacks=1),
+        record("b", "gsi", True, 8.0, flops=60.0, accepted=1, fallbacks=3),
+        record("c", "gsi", False, 100.0, flops=1e6, accepted=0, fallbacks=2),  # sbon-big never ran c
+    ]
+    big, gsi = summarize(records)
+    assert (big.method, big.problems, big.accuracy, big.latency_ratio, big.flops_ratio) == ("sbon-big", 2, 0.5, 1.0, 1.0)
+    assert big.accuracy_se == pytest.approx(math.sqrt(0.25 / 2)) and big.acceptance is None
+    assert gsi.problems == 3 and gsi.accuracy == pytest.approx(2 / 3)
+    assert gsi.accuracy_se == pytest.approx(math.sqrt((2 / 3) * (1 / 3) / 3))
+    assert gsi.mean_latency == pytest.approx(112 / 3) and gsi.median_latency == 8.0
+    # paired: problem c, which the reference did not finish, stays out of the ratios
+    assert gsi.latency_ratio == pytest.approx(12 / 40) and gsi.flops_ratio == pytest.approx(80 / 400)
+    assert gsi.acceptance == pytest.approx(4 / 10)
+    table = summary_table([big, gsi])
+    assert "| gsi | 3 | 66.7% ± 27.2% | 37.3 | 8.0 | 0.30 | 0.20 | 40% |" in table
+
+
+def test_ratios_are_empty_without_the_reference_method():
+    (only,) = summarize([record("a", "gsi", True, 1.0)])
+    assert only.latency_ratio is None and only.flops_ratio is None and only.accuracy_se == 0.0
+
+
+def test_pending_runs_problem_by_problem_and_skips_what_is_done():
+    class P:
+        def __init__(self, id):
+            self.id = id
+
+    todo = pending([P("1"), P("2")], ["gsi", "sbon-big"], [("1", "gsi")])
+    assert [(p.id, m) for p, m in todo] == [("1", "sbon-big"), ("2", "gsi"), ("2", "sbon-big")]
+
+
+def test_a_torn_last_line_is_dropped_on_resume(tmp_path):
+    directory = RunDirectory(tmp_path / "run")
+    info = {"settings": {"dataset": "gsm8k", "preset": "p", "config": {}}}
+    directory.open(info)
+    directory.append(record("a", "gsi", True, 1.0))
+    with open(directory.results, "a") as file:
+        file.write('{"dataset": "gsm8k", "problem_id": "b"')  # a kill in the middle of a write
+    assert [r.problem_id for r in read_records(directory.path)] == ["a"]
+    directory.open(info)
+    directory.append(record("c", "gsi", False, 2.0))
+    assert [r.problem_id for r in directory.records()] == ["a", "c"]
+    with pytest.raises(ValueError, match="other settings"):
+        directory.open({"settings": {"dataset": "math500", "preset": "p", "config": {}}})
+
+
+def test_accuracy_latency_figure_has_one_point_per_method_with_error_bars():
+    summaries = summarize([record("a", "sbon-big", True, 10.0), record("a", "gsi", False, 5.0),
+                           record("b", "gsi", True, 7.0)])
+    figure = accuracy_latency_figure(summaries, "gsm8k · test")
+    assert [trace.name for trace in figure.data] == ["sbon-big", "gsi"]
+    assert figure.data[1].x == (6.0,) and figure.data[1].y == (50.0,) and figure.data[1].error_y.array == pytest.approx((100 * math.sqrt(0.25 / 2),))
+    assert "gsm8k · test" in figure.layout.title.text
+
+
+@pytest.fixture
+def gsm8k_slice(tmp_path):
+    path = tmp_path / "gsm8k.jsonl"
+    path.write_text("".join((BENCHMARKS_DIR / "gsm8k.jsonl").read_text().splitlines(keepends=True)[:3]))
+    return path
+
+
+def eval_args(out, data, *extra):
+    return ["eval", "--preset", "tiny", "--dataset", "gsm8k", "--data", str(data), "--out", str(out),
+            "--methods", "gsi,sbon-big", *extra]
+
+
+def test_eval_writes_a_line_per_pair_and_resumes(tmp_path, tiny_presets_file, gsm8k_slice):
+    env = {"GSI_PRESETS_FILE": tiny_presets_file}
+    out = tmp_path / "run"
+    first = cli(*eval_args(out, gsm8k_slice, "--limit", "2"), env=env)
+    assert first.returncode == 0, first.stderr
+    records = read_records(out)
+    assert sorted(r.key for r in records) == sorted((p, m) for p in ("0", "1") for m in ("gsi", "sbon-big"))
+    assert {r.gold for r in records} == {"18", "3"} and all(r.wall_time > 0 for r in records)
+    assert all(r.flops > 0 and r.tokens_big > 0 and sum(r.stage_times.values()) <= r.wall_time for r in records)
+    assert "| gsi | 2 |" in first.stdout and "| sbon-big | 2 |" in first.stdout
+    assert (out / "summary.md").exists() and (out / "accuracy_vs_latency.html").stat().st_size > 100_000
+    info = json.loads((out / "run.json").read_text())
+    assert info["settings"]["config"]["n"] == 3 and "cores" in info["machine"] and info["date"]
+
+    second = cli(*eval_args(out, gsm8k_slice, "--limit", "3"), env=env)
+    assert second.returncode == 0, second.stderr
+    assert "4 already done, 2 to run" in second.stderr
+    assert [r.key for r in read_records(out)][:4] == [r.key for r in records]  # earlier lines untouched
+    assert len(read_records(out)) == 6
+
+    changed = cli(*eval_args(out, gsm8k_slice, "--n", "2"), env=env)
+    assert changed.returncode == 2 and "holds a run with other settings" in changed.stderr
+
+
+def test_ctrl_c_keeps_every_finished_run(tmp_path, tiny_presets_file, gsm8k_slice):
+    out = tmp_path / "run"
+    args = eval_args(out, gsm8k_slice, "--max-steps", "8", "--max-step-tokens", "16")
+    process = subprocess.Popen([sys.executable, "-m", "gsi_core", *args], cwd=REPO, text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               env={**__import__("os").environ, "GSI_PRESETS_FILE": tiny_presets_file})
+    results = out / "results.jsonl"
+    deadline = time.monotonic() + 240
+    while not (results.exists() and results.read_text().count("\n") >= 1) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr
+    assert "Run the same command to resume" in stderr
+    saved = read_records(out)
+    assert 1 <= len(saved) < 6 and Path(results).read_text().endswith("\n")
+    resumed = cli(*args, env={"GSI_PRESETS_FILE": tiny_presets_file})
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"{len(saved)} already done, {6 - len(saved)} to run" in resumed.stderr
+    keys = [r.key for r in read_records(out)]
+    assert len(keys) == len(set(keys)) == 6
