@@ -42,6 +42,11 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--threshold", type=float, help="GSI's u")
     evaluate.add_argument("--rsd-threshold", type=float, help="RSD's δ")
     _add_decoding_flags(evaluate)
+    bench = commands.add_parser("bench", help="engine speed: overhead, prefix growth, batching, GSI vs sbon-big")
+    bench.add_argument("--preset", default=None)
+    bench.add_argument("--problems", type=int, default=2, help="GSM8K problems for the GSI / sbon-big ratio")
+    bench.add_argument("--steps", type=int, default=4, help="at most this many steps per problem in that ratio")
+    bench.add_argument("--out", help="also write the measurements as JSON here (with command, machine and date)")
     theory = commands.add_parser("theory", help="exact toy worlds: KL to the tilted target and acceptance against n")
     theory.add_argument("--beta", type=float, default=20.0)
     theory.add_argument("--threshold", type=float, default=0.5)
@@ -138,6 +143,27 @@ def eval_command(args: argparse.Namespace, argv: list[str]) -> int:
     return 0
 
 
+def bench_command(args: argparse.Namespace, argv: list[str]) -> None:
+    import datetime
+    import json
+    from pathlib import Path
+
+    from .bench import report, run_bench
+    from .evaluation import machine_label
+    from .loading import load_components
+
+    if args.problems < 1 or args.steps < 1:
+        raise ConfigError("--problems and --steps must be at least 1")
+    preset = get_preset(args.preset)
+    result = run_bench(load_components(preset), preset.decoding, args.problems, args.steps)
+    table = report(result)
+    print(table)
+    if args.out:
+        about = {"command": "python -m gsi_core " + " ".join(argv), "preset": preset.name, "machine": machine_label(),
+                 "date": datetime.date.today().isoformat()}
+        Path(args.out).write_text(json.dumps({**about, **result, "table": table}, indent=2, ensure_ascii=False) + "\n")
+
+
 def theory_command(args: argparse.Namespace) -> None:
     """Per named world: exact KL(method ‖ π_{β,B}) and GSI's acceptance against n, then the engine's own GSI
     sampled `runs` times at n = 4 and 16 and compared with the exact distribution."""
@@ -165,7 +191,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "eval":
             return eval_command(args, argv)
-        if args.command == "theory":
+        if args.command == "bench":
+            bench_command(args, argv)
+        elif args.command == "theory":
             theory_command(args)
         elif args.command == "methods":
             for info in METHODS.values():

@@ -1,0 +1,48 @@
+"""`python -m gsi_core bench` on tiny models: every measure present and coherent, JSON written with its provenance."""
+
+import json
+
+import torch
+
+from gsi_core.bench import ForwardClock, TimedReward
+
+from test_cli import cli
+
+
+def test_forward_clock_counts_only_forward_time(small):
+    clock = ForwardClock([small.model])
+    ids = torch.tensor([[1, 2, 3]])
+    with clock.running():
+        small.model(input_ids=ids)
+    counted = clock.seconds
+    small.model(input_ids=ids)  # outside: not counted, and the hooks are gone
+    assert counted > 0 and clock.seconds == counted and not small.model._forward_hooks
+
+
+def test_timed_reward_gives_the_same_scores(verifier):
+    timed = TimedReward(verifier)
+    steps = ["3 + 4 = 7\n\n", "3 + 4 = 8\n\n"]
+    assert timed.score_candidates("q", [], steps) == verifier.score_candidates("q", [], steps)
+    assert timed.seconds > 0 and timed.name == verifier.name
+
+
+def test_bench_prints_ratios_and_writes_json(tmp_path, tiny_presets_file):
+    out = tmp_path / "bench.json"
+    done = cli("bench", "--preset", "tiny", "--problems", "1", "--steps", "2", "--out", str(out),
+               env={"GSI_PRESETS_FILE": tiny_presets_file})
+    assert done.returncode == 0, done.stderr
+    result = json.loads(out.read_text())
+    assert result["command"].startswith("python -m gsi_core bench --preset tiny") and result["date"] and result["machine"]
+    overhead = result["headline"]["overhead"]
+    assert 0 < overhead["forwards"] < overhead["wall"] and 0 <= overhead["share"] < 1
+    growth = result["prefix_growth"]
+    assert growth["prefix_tokens"]["20"] > growth["prefix_tokens"]["1"] + 100
+    assert set(result["batching"]["seconds"]) == {"1", "4", "16"}
+    assert result["headline"]["totals"]["gsi"]["steps"] <= 2 and result["headline"]["wall_ratio"] > 0
+    assert "| engine overhead" in done.stdout and "GSI / sbon-big wall time" in done.stdout
+    assert done.stdout == result["table"] + "\n"
+
+
+def test_bench_refuses_zero_problems(tiny_presets_file):
+    done = cli("bench", "--preset", "tiny", "--problems", "0", env={"GSI_PRESETS_FILE": tiny_presets_file})
+    assert done.returncode == 2 and done.stderr.startswith("error: --problems and --steps must be at least 1")
