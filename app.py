@@ -44,6 +44,7 @@ def build_demo(preset: str | None = None) -> gr.Blocks:
                 controls = explore.render(store, examples)
             with gr.Tab("Compare"):
                 compare.render(store, examples, controls)
+                compare.render_saved_runs()
             with gr.Tab("Tilted policy"):
                 lab_controls, lab_outputs = theory_tab.render()
         demo.load(theory_tab.lab, lab_controls, lab_outputs, queue=False, show_progress="hidden")

@@ -24,6 +24,7 @@ from .costs import estimated_flops
 from .data import Problem
 from .events import RunStarted, RunSummary
 
+SAVED_RUNS_DIR = Path(__file__).resolve().parent.parent / "assets" / "eval"
 RESULTS_FILE = "results.jsonl"
 RUN_FILE = "run.json"
 REFERENCE_METHOD = "sbon-big"  # latency and FLOPs are reported relative to it, as in the paper
@@ -270,9 +271,7 @@ def summary_table(summaries: Sequence[MethodSummary], reference: str = REFERENCE
 def write_report(directory: Path | str) -> dict[str, Path]:
     """`summary.md` and the accuracy-vs-latency chart (HTML; PNG when a Plotly image renderer is installed)."""
     directory = Path(directory)
-    info = RunDirectory(directory).info() or {}
-    summaries = summarize(read_records(directory))
-    label = describe(info)
+    label, summaries = saved_run_report(directory)
     written = {"summary": directory / "summary.md"}
     written["summary"].write_text(f"{label}\n\n{summary_table(summaries)}\n", encoding="utf-8")
     from .figures import accuracy_latency_figure
@@ -295,3 +294,21 @@ def describe(info: dict[str, Any]) -> str:
     return (f"{settings.get('dataset', '?')} · preset {settings.get('preset', '?')} · n={config.get('n', '?')}, "
             f"β={config.get('beta', '?')}, max {config.get('max_steps', '?')} steps · measured {info.get('date', '?')} "
             f"on {info.get('machine', '?')}")
+
+
+def saved_runs(roots: Iterable[Path | str] = ()) -> dict[str, Path]:
+    """Run directories (holding `run.json` and results) under `GSI_RESULTS_DIR` (`:`-separated), the given roots
+    and the repo's `assets/eval`, by name: what the app's Compare tab offers to show."""
+    extra = [Path(p) for p in os.environ.get("GSI_RESULTS_DIR", "").split(os.pathsep) if p]
+    found = {}
+    for root in [*extra, *map(Path, roots), SAVED_RUNS_DIR]:
+        for info in sorted(root.glob("**/" + RUN_FILE)) if root.is_dir() else []:
+            if (info.parent / RESULTS_FILE).exists():
+                found.setdefault(info.parent.name, info.parent)
+    return found
+
+
+def saved_run_report(path: Path | str) -> tuple[str, list[MethodSummary]]:
+    """The label (dataset, preset, machine, date) and the per-method summary of a saved run."""
+    info = RunDirectory(path).info() or {}
+    return describe(info), summarize(read_records(path))

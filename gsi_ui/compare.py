@@ -7,7 +7,8 @@ import gradio as gr
 from gsi_core.config import ConfigError
 from gsi_core.costs import estimated_flops
 from gsi_core.events import RunStarted, RunSummary
-from gsi_core.figures import comparison_figure
+from gsi_core.evaluation import saved_run_report, saved_runs, summary_table
+from gsi_core.figures import accuracy_latency_figure, comparison_figure
 from gsi_core.grading import Grader
 from gsi_core.methods import METHODS, run_method
 
@@ -69,3 +70,29 @@ def render(store: ModelStore, examples: list[Example], controls: dict) -> None:
     inputs = [methods] + [controls[k] for k in ("problem", "n", "beta", "threshold", "temperature", "seed", "max_steps")]
     compare_button.click(compare, inputs, [ratio, table, figure], api_name="compare", concurrency_limit=1,
                          concurrency_id="models")
+
+
+def saved_run_view(name: str | None) -> tuple[str, object]:
+    """The label and summary table (Markdown) and the accuracy-vs-latency chart of a saved run."""
+    runs = saved_runs()
+    if not name or name not in runs:
+        return "No saved run by that name: write one with `python -m gsi_core eval … --out DIR`.", None
+    label, summaries = saved_run_report(runs[name])
+    if not summaries:
+        return f"**{label}**\n\nNo finished (problem, method) pairs yet.", None
+    return f"**{label}**\n\n{summary_table(summaries)}", accuracy_latency_figure(summaries, label)
+
+
+def render_saved_runs() -> None:
+    """Results of `python -m gsi_core eval` saved on disk, each labelled with where and when it was measured."""
+    runs = list(saved_runs())
+    with gr.Accordion("Saved benchmark runs (python -m gsi_core eval)", open=False):
+        with gr.Row():
+            choice = gr.Dropdown(runs, value=runs[0] if runs else None, label="Run", interactive=True, scale=4,
+                                 allow_custom_value=True)  # runs saved after start-up are found by name
+            refresh = gr.Button("Rescan", scale=1)
+        text, figure = saved_run_view(runs[0] if runs else None)
+        summary = gr.Markdown(text)
+        chart = gr.Plot(figure, label="Accuracy against latency")
+    choice.change(saved_run_view, choice, [summary, chart], api_name="saved_run", queue=False)
+    refresh.click(lambda: gr.Dropdown(choices=list(saved_runs())), None, choice, queue=False)
