@@ -118,11 +118,15 @@ def eval_command(args: argparse.Namespace, argv: list[str]) -> int:
         parts = load_components(preset)
         grader = Grader()
 
+        bar = tqdm(total=total, initial=total - len(todo), unit="run", dynamic_ncols=True, file=sys.stderr)
+
         def run(problem, method):
-            events = list(run_method(method, problem.question, parts.small, parts.big, parts.reward, config))
+            events = []
+            for event in run_method(method, problem.question, parts.small, parts.big, parts.reward, config):
+                events.append(event)
+                bar.set_postfix_str(f"{problem.id} {method} step {len(events) - 1}")
             return events[0], events[-1]
 
-        bar = tqdm(total=total, initial=total - len(todo), unit="run", dynamic_ncols=True, file=sys.stderr)
         try:
             for record in evaluate(directory, todo, run, grader.grade, config.seed):
                 bar.update(1)
