@@ -12,6 +12,7 @@ import contextlib
 import dataclasses
 import re
 import statistics
+import sys
 import time
 from typing import Any, Iterator, Sequence
 
@@ -164,12 +165,17 @@ def headline(components, config: DecodingConfig, problems: int, methods=("gsi", 
 
 
 def run_bench(components, config: DecodingConfig, problems: int = 2, steps: int = 4) -> dict[str, Any]:
-    return {
-        "config": dataclasses.asdict(config),
-        "batching": batching(components.small, config),
-        "prefix_growth": prefix_growth(components.small, components.big, config),
-        "headline": headline(components, config.replace(max_steps=steps), problems),
-    }
+    result = {"config": dataclasses.asdict(config)}
+    for name, measure in (
+        ("batching", lambda: batching(components.small, config)),
+        ("prefix_growth", lambda: prefix_growth(components.small, components.big, config)),
+        ("headline", lambda: headline(components, config.replace(max_steps=steps), problems)),
+    ):
+        started = time.perf_counter()
+        print(f"[gsi] bench: {name}…", file=sys.stderr, flush=True)
+        result[name] = measure()
+        print(f"[gsi] bench: {name} took {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
+    return result
 
 
 def report(result: dict[str, Any]) -> str:

@@ -84,6 +84,18 @@ def run_command(args: argparse.Namespace) -> None:
         print(to_json(event), flush=True)
 
 
+def _stop_on_signals() -> None:
+    """Ctrl-C, and `kill -INT` / `kill -TERM` of a run started in the background (where a shell ignores SIGINT),
+    all end a run the same way: finished pairs are on disk, the one in flight is dropped."""
+    import signal
+
+    def interrupt(*_):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, interrupt)
+
+
 def eval_command(args: argparse.Namespace, argv: list[str]) -> int:
     """Run every pending (problem, method) pair, then print the summary and write the report files."""
     from tqdm import tqdm
@@ -118,6 +130,7 @@ def eval_command(args: argparse.Namespace, argv: list[str]) -> int:
         parts = load_components(preset)
         grader = Grader()
 
+        _stop_on_signals()
         bar = tqdm(total=total, initial=total - len(todo), unit="run", dynamic_ncols=True, file=sys.stderr)
 
         def run(problem, method):

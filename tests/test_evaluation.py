@@ -1,5 +1,5 @@
 """The benchmark harness: summary maths on known records, and `python -m gsi_core eval` as a user runs it —
-resumed, interrupted with Ctrl-C, refused when the settings changed."""
+resumed, interrupted with Ctrl-C or kill, refused when the settings changed."""
 
 import json
 import math
@@ -120,7 +120,8 @@ def test_eval_writes_a_line_per_pair_and_resumes(tmp_path, tiny_presets_file, gs
     assert changed.returncode == 2 and "holds a run with other settings" in changed.stderr
 
 
-def test_ctrl_c_keeps_every_finished_run(tmp_path, tiny_presets_file, gsm8k_slice):
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "kill"])
+def test_an_interrupted_run_keeps_every_finished_pair(stop, tmp_path, tiny_presets_file, gsm8k_slice):
     out = tmp_path / "run"
     args = eval_args(out, gsm8k_slice, "--max-steps", "8", "--max-step-tokens", "16")
     process = subprocess.Popen([sys.executable, "-m", "gsi_core", *args], cwd=REPO, text=True,
@@ -130,7 +131,7 @@ def test_ctrl_c_keeps_every_finished_run(tmp_path, tiny_presets_file, gsm8k_slic
     deadline = time.monotonic() + 240
     while not (results.exists() and results.read_text().count("\n") >= 1) and time.monotonic() < deadline:
         time.sleep(0.05)
-    process.send_signal(signal.SIGINT)
+    process.send_signal(stop)
     stdout, stderr = process.communicate(timeout=120)
     assert process.returncode == 130, stderr
     assert "Run the same command to resume" in stderr
