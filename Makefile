@@ -1,11 +1,11 @@
 # One command each: `make app` sets up and opens the explorer on the offline default; `make run` runs GSI
-# once on the command line; `make test` sets up and runs every test.
+# once on the command line; `make test` sets up and runs every test; `make eval` / `make bench` measure.
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PROBLEM ?= Natalia sold clips to 48 of her friends in April, and then she sold half as many clips in May. How many clips did Natalia sell altogether in April and May?
 
-.PHONY: setup run app test browser
+.PHONY: setup run app test browser eval bench
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt requirements-offline.txt
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,14 @@ run: setup
 
 app: setup
 	$(PY) app.py
+
+# The committed GSM8K comparison (resumable: run it again to continue) and the engine benchmark.
+eval: setup
+	$(PY) -m gsi_core eval --dataset gsm8k --methods gsi,rsd,sbon-small,sbon-big --preset offline-cpu --n 4 \
+		--seed 0 --limit 20 --max-steps 12 --out assets/eval/gsm8k-offline-cpu-n4
+
+bench: setup
+	$(PY) -m gsi_core bench --preset offline-cpu --out assets/bench_offline_cpu.json
 
 # The browser test drives Debian's Chromium (Playwright never downloads a browser here).
 browser:
