@@ -87,7 +87,7 @@ def _gsi_step(small, big, prompt, steps, n, config, seed) -> tuple[float, int]:
 
 
 def prefix_growth(small, big, config: DecodingConfig, at: Sequence[int] = (1, 20), repeats: int = 2) -> dict[str, Any]:
-    """A GSI step at step k of a long solution, after step k−1 warmed the caches (as in a real run), and the
+    """(Keys are strings, as they read back from the JSON.) A GSI step at step k of a long solution, after step k−1 warmed the caches (as in a real run), and the
     same step at k=20 with cold caches, to show what the prefix cache saves."""
     prompt, solution = long_solution(small, max(at))
     result = {"prefix_tokens": {}, "seconds": {}, "seconds_per_token": {}}
@@ -99,15 +99,15 @@ def prefix_growth(small, big, config: DecodingConfig, at: Sequence[int] = (1, 20
             seconds, drafted = _gsi_step(small, big, prompt, solution[: k - 1], config.n, config, seed=r)
             times.append(seconds)
             tokens.append(drafted)
-        result["prefix_tokens"][k] = len(small.prefix_ids(prompt, solution[: k - 1]))
-        result["seconds"][k] = statistics.median(times)
-        result["seconds_per_token"][k] = statistics.median(t / max(1, n) for t, n in zip(times, tokens))
+        result["prefix_tokens"][str(k)] = len(small.prefix_ids(prompt, solution[: k - 1]))
+        result["seconds"][str(k)] = statistics.median(times)
+        result["seconds_per_token"][str(k)] = statistics.median(t / max(1, n) for t, n in zip(times, tokens))
     small._prefix = big._prefix = None  # cold: what every step would cost without the prefix cache
     first, last = min(at), max(at)
     seconds, drafted = _gsi_step(small, big, prompt, solution[: last - 1], config.n, config, seed=0)
     result["cold_seconds_per_token"] = seconds / max(1, drafted)
-    result["ratio_per_token"] = result["seconds_per_token"][last] / result["seconds_per_token"][first]
-    result["ratio"] = result["seconds"][last] / result["seconds"][first]
+    result["ratio_per_token"] = result["seconds_per_token"][str(last)] / result["seconds_per_token"][str(first)]
+    result["ratio"] = result["seconds"][str(last)] / result["seconds"][str(first)]
     return result
 
 
@@ -122,10 +122,11 @@ def batching(small, config: DecodingConfig, ns: Sequence[int] = (1, 4, 16), repe
             start = time.perf_counter()
             drafts = small.draft(prompt, [], n, temperature=config.temperature, max_tokens=config.max_step_tokens, seed=r)
             runs.append((time.perf_counter() - start, sum(len(d.token_ids) for d in drafts)))
-        result["seconds"][n] = statistics.median(t for t, _ in runs)
-        result["tokens"][n] = statistics.median(k for _, k in runs)
+        result["seconds"][str(n)] = statistics.median(t for t, _ in runs)
+        result["tokens"][str(n)] = statistics.median(k for _, k in runs)
     one = min(ns)
-    result["cost_vs_n_times_one"] = {n: result["seconds"][n] / (n / one * result["seconds"][one]) for n in ns}
+    result["cost_vs_n_times_one"] = {str(n): result["seconds"][str(n)] / (n / one * result["seconds"][str(one)])
+                                     for n in ns}
     return result
 
 
@@ -186,12 +187,13 @@ def report(result: dict[str, Any]) -> str:
         ("engine overhead: step time outside model forwards and the reward",
          f"{o['share']:.1%} of {o['wall']:.0f} s of GSI steps", "≤ 10%"),
         ("prefix growth: GSI step at step 20 / step 1, per drafted token",
-         f"{p['ratio_per_token']:.2f} (per step {p['ratio']:.2f}; {p['prefix_tokens'][1]} → {p['prefix_tokens'][20]} "
-         f"prefix tokens; cold cache at step 20: {p['cold_seconds_per_token'] / p['seconds_per_token'][20]:.1f}× slower)",
+         f"{p['ratio_per_token']:.2f} (per step {p['ratio']:.2f}; {p['prefix_tokens']['1']} → {p['prefix_tokens']['20']} "
+         f"prefix tokens; cold cache at step 20: {p['cold_seconds_per_token'] / p['seconds_per_token']['20']:.1f}× slower)",
          "≤ 1.3"),
         *[(f"batching: drafting n = {n} / ({n} × n = 1)",
-           f"{b['cost_vs_n_times_one'][n]:.2f} ({b['seconds'][n]:.1f} s, {b['tokens'][n]:.0f} tokens)",
-           "well under 1" if n > 1 else "")
+           f"{b['cost_vs_n_times_one'][n]:.2f} ({b['seconds'][n]:.1f} s for {b['tokens'][n]:.0f} tokens: "
+           f"{b['seconds'][n] / b['tokens'][n]:.3f} s per token)",
+           "well under 1" if n != min(b["seconds"], key=int) else "")
           for n in b["seconds"]],
         (f"GSI / sbon-big wall time, {h['problems']} GSM8K problems, same seeds",
          f"{h['wall_ratio']:.2f} (GSI {h['totals']['gsi']['wall']:.0f} s, sbon-big {h['totals']['sbon-big']['wall']:.0f} s; "
