@@ -42,6 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--threshold", type=float, help="GSI's u")
     evaluate.add_argument("--rsd-threshold", type=float, help="RSD's δ")
     _add_decoding_flags(evaluate)
+    report = commands.add_parser("report", help="the summary table and chart of an eval directory, running nothing")
+    report.add_argument("directory")
     bench = commands.add_parser("bench", help="engine speed: overhead, prefix growth, batching, GSI vs sbon-big")
     bench.add_argument("--preset", default=None)
     bench.add_argument("--problems", type=int, default=2, help="GSM8K problems for the GSI / sbon-big ratio")
@@ -101,7 +103,7 @@ def eval_command(args: argparse.Namespace, argv: list[str]) -> int:
     from tqdm import tqdm
 
     from .data import load_problems
-    from .evaluation import RunDirectory, evaluate, pending, run_info, summarize, summary_table, write_report
+    from .evaluation import RunDirectory, evaluate, pending, run_info
     from .grading import Grader
     from .loading import load_components
 
@@ -145,7 +147,7 @@ def eval_command(args: argparse.Namespace, argv: list[str]) -> int:
                 bar.update(1)
                 bar.write(f"{record.problem_id:>8} {record.method:12} {'✓' if record.correct else '✗'} "
                           f"{record.prediction!s:>12.12} (gold {record.gold}) {record.wall_time:7.1f} s "
-                          f"{record.steps} steps")
+                          f"{record.steps} steps", file=sys.stderr)  # stdout holds only the table
         except KeyboardInterrupt:
             bar.close()
             print(f"\n[gsi] stopped; every finished run is saved in {directory.results}. "
@@ -154,9 +156,18 @@ def eval_command(args: argparse.Namespace, argv: list[str]) -> int:
         finally:
             bar.close()
             grader.close()
-    print(summary_table(summarize(directory.records())))
-    for kind, path in write_report(directory.path).items():
-        print(f"[gsi] {kind}: {path}", file=sys.stderr)
+    return report_command(directory.path)
+
+
+def report_command(path) -> int:
+    from .evaluation import read_records, summarize, summary_table, write_report
+
+    records = read_records(path)
+    if not records:
+        raise ConfigError(f"{path} holds no finished runs (no results.jsonl lines)")
+    print(summary_table(summarize(records)))
+    for kind, written in write_report(path).items():
+        print(f"[gsi] {kind}: {written}", file=sys.stderr)
     return 0
 
 
@@ -208,6 +219,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "eval":
             return eval_command(args, argv)
+        if args.command == "report":
+            return report_command(args.directory)
         if args.command == "bench":
             bench_command(args, argv)
         elif args.command == "theory":

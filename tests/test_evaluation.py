@@ -116,6 +116,12 @@ def test_eval_writes_a_line_per_pair_and_resumes(tmp_path, tiny_presets_file, gs
     assert [r.key for r in read_records(out)][:4] == [r.key for r in records]  # earlier lines untouched
     assert len(read_records(out)) == 6
 
+    report = cli("report", str(out))
+    assert report.returncode == 0 and report.stdout == second.stdout and "| gsi | 3 |" in report.stdout
+    assert len(read_records(out)) == 6  # a report runs nothing
+    empty = cli("report", str(tmp_path / "empty"))
+    assert empty.returncode == 2 and empty.stderr.startswith("error: ") and "holds no finished runs" in empty.stderr
+
     changed = cli(*eval_args(out, gsm8k_slice, "--n", "2"), env=env)
     assert changed.returncode == 2 and "holds a run with other settings" in changed.stderr
 
