@@ -33,10 +33,17 @@ class ForwardClock:
 
     @contextlib.contextmanager
     def running(self) -> Iterator["ForwardClock"]:
+        import torch
+
+        # On a GPU a forward returns before its kernels finish: wait for them, so their time counts as the model's.
+        sync = torch.cuda.synchronize if any(p.is_cuda for m in self.modules for p in m.parameters()) else (lambda: None)
+
         def before(*_):
+            sync()
             self._started = time.perf_counter()
 
         def after(*_):
+            sync()
             self.seconds += time.perf_counter() - self._started
 
         handles = [h for m in self.modules for h in (m.register_forward_pre_hook(before), m.register_forward_hook(after))]
