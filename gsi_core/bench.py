@@ -94,8 +94,9 @@ def _gsi_step(small, big, prompt, steps, n, config, seed) -> tuple[float, int]:
 
 
 def prefix_growth(small, big, config: DecodingConfig, at: Sequence[int] = (1, 20), repeats: int = 2) -> dict[str, Any]:
-    """(Keys are strings, as they read back from the JSON.) A GSI step at step k of a long solution, after step k−1 warmed the caches (as in a real run), and the
-    same step at k=20 with cold caches, to show what the prefix cache saves."""
+    """A GSI step at step k of a long solution, after step k−1 warmed the caches (as in a real run), and the
+    same step at k=20 with cold caches, to show what the prefix cache saves. Keys are strings, as JSON reads
+    them back."""
     prompt, solution = long_solution(small, max(at))
     result = {"prefix_tokens": {}, "seconds": {}, "seconds_per_token": {}}
     for k in at:
@@ -147,7 +148,7 @@ def headline(components, config: DecodingConfig, problems: int, methods=("gsi", 
     with clock.running():
         for problem in load_problems("gsm8k", limit=problems):
             for method in methods:
-                before = (clock.seconds, reward.seconds)
+                before, last = (clock.seconds, reward.seconds), time.perf_counter()
                 for event in run_method(method, problem.question, components.small, components.big, reward, config):
                     now = time.perf_counter()
                     if isinstance(event, StepEvent) and method == "gsi":

@@ -149,7 +149,7 @@ def eval_command(args: argparse.Namespace, argv: list[str]) -> int:
                           f"{record.prediction!s:>12.12} (gold {record.gold}) {record.wall_time:7.1f} s "
                           f"{record.steps} steps", file=sys.stderr)  # stdout holds only the table
         except KeyboardInterrupt:
-            bar.close()
+            bar.close()  # before the message, so the bar does not redraw over it
             print(f"\n[gsi] stopped; every finished run is saved in {directory.results}. "
                   "Run the same command to resume.", file=sys.stderr)
             return 130
@@ -160,13 +160,13 @@ def eval_command(args: argparse.Namespace, argv: list[str]) -> int:
 
 
 def report_command(path) -> int:
-    from .evaluation import read_records, summarize, summary_table, write_report
+    from .evaluation import saved_run_report, summary_table, write_report
 
-    records = read_records(path)
-    if not records:
+    label, summaries = saved_run_report(path)
+    if not summaries:
         raise ConfigError(f"{path} holds no finished runs (no results.jsonl lines)")
-    print(summary_table(summarize(records)))
-    for kind, written in write_report(path).items():
+    print(summary_table(summaries))
+    for kind, written in write_report(path, label, summaries).items():
         print(f"[gsi] {kind}: {written}", file=sys.stderr)
     return 0
 

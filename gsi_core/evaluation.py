@@ -268,10 +268,9 @@ def summary_table(summaries: Sequence[MethodSummary], reference: str = REFERENCE
     return "\n".join(lines)
 
 
-def write_report(directory: Path | str) -> dict[str, Path]:
+def write_report(directory: Path | str, label: str, summaries: Sequence[MethodSummary]) -> dict[str, Path]:
     """`summary.md` and the accuracy-vs-latency chart (HTML; PNG when a Plotly image renderer is installed)."""
     directory = Path(directory)
-    label, summaries = saved_run_report(directory)
     written = {"summary": directory / "summary.md"}
     written["summary"].write_text(f"{label}\n\n{summary_table(summaries)}\n", encoding="utf-8")
     from .figures import accuracy_latency_figure
