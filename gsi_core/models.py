@@ -80,30 +80,21 @@ def _log_softmax(logits: torch.Tensor, temperature: float) -> torch.Tensor:
     return torch.log_softmax(logits.float() / temperature, dim=-1)
 
 
-class TransformersStepModel:
-    """A transformers causal LM behind the `StepModel` calls."""
+class TokenizedStepModel:
+    """What every backend shares: the chat prompt's token ids, a step's ids in this vocabulary, and the decoded
+    piece of a token. The in-process and the vLLM backend derive from it, so both send a model the same ids."""
 
-    def __init__(self, model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, name: str | None = None):
-        self.model = model.eval()
+    def __init__(self, tokenizer: PreTrainedTokenizerBase, name: str, extra_eos: Sequence[int] = ()):
         self.tokenizer = tokenizer
-        self.name = name or getattr(model, "name_or_path", None) or type(model).__name__
+        self.name = name
         self.vocab = vocab_fingerprint(tokenizer)
-        self.num_parameters = sum(p.numel() for p in model.parameters())
-        eos = model.generation_config.eos_token_id if model.generation_config else None
-        eos = [eos] if isinstance(eos, int) else list(eos or [])
+        eos = list(extra_eos)
         if tokenizer.eos_token_id is not None:
             eos.append(tokenizer.eos_token_id)
         self.eos_ids = frozenset(eos)
-        self._lock = threading.Lock()
-        self._prefix: _PrefixState | None = None
         self._prompt_ids: dict[Prompt, tuple[int, ...]] = {}
         self._piece_text: dict[int, str] = {}
 
-    @property
-    def device(self) -> torch.device:
-        return self.model.device
-
-    # --- token ids -----------------------------------------------------------------------------------------
     def prompt_ids(self, prompt: Prompt) -> tuple[int, ...]:
         if prompt not in self._prompt_ids:
             messages = [{"role": "system", "content": prompt.system}, {"role": "user", "content": prompt.problem}]
@@ -128,6 +119,27 @@ class TransformersStepModel:
         if token_id not in self._piece_text:
             self._piece_text[token_id] = self.tokenizer.decode([token_id])
         return self._piece_text[token_id]
+
+    def _draft(self, token_ids: Sequence[int], logprob: float, finish_reason: str) -> Draft:
+        return Draft(text=self.tokenizer.decode(token_ids, skip_special_tokens=True), token_ids=tuple(token_ids),
+                     vocab=self.vocab, logprob=logprob, finish_reason=finish_reason)
+
+
+class TransformersStepModel(TokenizedStepModel):
+    """A transformers causal LM behind the `StepModel` calls."""
+
+    def __init__(self, model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, name: str | None = None):
+        eos = model.generation_config.eos_token_id if model.generation_config else None
+        eos = [eos] if isinstance(eos, int) else list(eos or [])
+        super().__init__(tokenizer, name or getattr(model, "name_or_path", None) or type(model).__name__, eos)
+        self.model = model.eval()
+        self.num_parameters = sum(p.numel() for p in model.parameters())
+        self._lock = threading.Lock()
+        self._prefix: _PrefixState | None = None
+
+    @property
+    def device(self) -> torch.device:
+        return self.model.device
 
     # --- the cached prefix ---------------------------------------------------------------------------------
     def _advance(self, ids: tuple[int, ...]) -> _PrefixState:
@@ -199,16 +211,7 @@ class TransformersStepModel:
                 active = [active[k] for k in still]
                 out = self.model(input_ids=chosen[:, None], past_key_values=cache, use_cache=True)
                 cache, logits = out.past_key_values, out.logits[:, -1]
-        return [
-            Draft(
-                text=self.tokenizer.decode(ids, skip_special_tokens=True),
-                token_ids=tuple(ids),
-                vocab=self.vocab,
-                logprob=lp,
-                finish_reason=reason,
-            )
-            for ids, lp, reason in zip(tokens, logprob, finish)
-        ]
+        return [self._draft(ids, lp, reason) for ids, lp, reason in zip(tokens, logprob, finish)]
 
     @torch.inference_mode()
     def logprobs(

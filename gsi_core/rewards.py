@@ -184,21 +184,17 @@ class StepVerifier(RewardModel):
 # --- process reward models -----------------------------------------------------------------------------------
 
 
-class ProcessRewardModel(RewardModel):
-    """A Qwen2.5-Math-PRM-style model: the steps are joined with its step token in its chat format, and each
-    step's reward is the probability of the positive class at that step's token.
+class StepTokenPRM(RewardModel):
+    """A Qwen2.5-Math-PRM-style reward: the steps are joined with its step token in its chat format, and each
+    step's reward is the probability of the positive class at that step's token. Subclasses say where the
+    model runs (`_step_probabilities`); the input format is built here once for every backend.
 
     Steps are stripped of surrounding whitespace (our steps end in a blank line); an empty step is never sent
     to the model, so no empty trailing step is scored, and gets reward 0 like in the step verifier.
     """
 
-    def __init__(self, model: Any, tokenizer: Any, *, name: str = "prm", step_token: str = "<extra_0>",
-                 system: str = SYSTEM_PROMPT, positive_label: int = 1, batch_size: int = 8):
-        import torch
-
-        self._torch = torch
-        self.model, self.tokenizer, self.name = model.eval(), tokenizer, name
-        self.step_token, self.system, self.positive_label, self.batch_size = step_token, system, positive_label, batch_size
+    def __init__(self, tokenizer: Any, *, name: str, step_token: str = "<extra_0>", system: str = SYSTEM_PROMPT):
+        self.tokenizer, self.name, self.step_token, self.system = tokenizer, name, step_token, system
         self.step_token_id = tokenizer.convert_tokens_to_ids(step_token)
         if self.step_token_id is None or self.step_token_id == tokenizer.unk_token_id:
             raise ConfigError(f"reward model {name!r}: its tokenizer has no step token {step_token!r}")
@@ -212,20 +208,9 @@ class ProcessRewardModel(RewardModel):
         ]
         return self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=False)
 
+    @abstractmethod
     def _step_probabilities(self, texts: list[str]) -> list[list[float]]:
-        """For each text, the positive-class probability at each step token, in order."""
-        torch = self._torch
-        results = []
-        for start in range(0, len(texts), self.batch_size):
-            batch = self.tokenizer(texts[start : start + self.batch_size], return_tensors="pt", padding=True,
-                                   add_special_tokens=False).to(self.model.device)
-            with torch.inference_mode():
-                output = self.model(**batch)
-            logits = output.logits if hasattr(output, "logits") else output[0]
-            positive = torch.softmax(logits.float(), dim=-1)[..., self.positive_label]
-            is_step = (batch["input_ids"] == self.step_token_id) & batch["attention_mask"].bool()
-            results.extend(positive[row][is_step[row]].tolist() for row in range(len(positive)))
-        return results
+        """For each conversation text, the positive-class probability at each step token, in order."""
 
     def score(self, question: str, steps: Sequence[str]) -> list[float]:
         cleaned = [step.strip() for step in steps]
@@ -242,9 +227,33 @@ class ProcessRewardModel(RewardModel):
         return [scored.get(c.strip(), 0.0) for c in candidates]
 
 
+class ProcessRewardModel(StepTokenPRM):
+    """A PRM run in-process with transformers (a token-classification head, or remote code returning logits)."""
+
+    def __init__(self, model: Any, tokenizer: Any, *, name: str = "prm", step_token: str = "<extra_0>",
+                 system: str = SYSTEM_PROMPT, positive_label: int = 1, batch_size: int = 8):
+        super().__init__(tokenizer, name=name, step_token=step_token, system=system)
+        self.model, self.positive_label, self.batch_size = model.eval(), positive_label, batch_size
+
+    def _step_probabilities(self, texts: list[str]) -> list[list[float]]:
+        import torch
+
+        results = []
+        for start in range(0, len(texts), self.batch_size):
+            batch = self.tokenizer(texts[start : start + self.batch_size], return_tensors="pt", padding=True,
+                                   add_special_tokens=False).to(self.model.device)
+            with torch.inference_mode():
+                output = self.model(**batch)
+            logits = output.logits if hasattr(output, "logits") else output[0]
+            positive = torch.softmax(logits.float(), dim=-1)[..., self.positive_label]
+            is_step = (batch["input_ids"] == self.step_token_id) & batch["attention_mask"].bool()
+            results.extend(positive[row][is_step[row]].tolist() for row in range(len(positive)))
+        return results
+
+
 def load_reward(config: dict[str, Any]) -> RewardModel:
     """Build the reward a preset names: `{kind: step-verifier}` or `{kind: prm, model: …, [device, dtype,
-    trust_remote_code, step_token]}`."""
+    trust_remote_code, step_token]}`, or a PRM on a vLLM server: `{kind: prm, backend: vllm, url: …, model: …}`."""
     config = dict(config)
     kind = config.pop("kind", "step-verifier")
     if kind == "step-verifier":
@@ -258,6 +267,16 @@ def load_reward(config: dict[str, Any]) -> RewardModel:
 
         step_token = config.pop("step_token", "<extra_0>")
         spec = ModelSpec.from_config(config)
+        if spec.backend == "vllm":
+            from transformers import AutoTokenizer
+
+            from .vllm_backend import VLLMClient, VLLMProcessRewardModel
+
+            client = VLLMClient(spec.url, spec.timeout)
+            client.check_serves(spec.model)
+            tokenizer = AutoTokenizer.from_pretrained(spec.tokenizer or spec.model,
+                                                      trust_remote_code=spec.trust_remote_code)
+            return VLLMProcessRewardModel(client, spec.model, tokenizer, step_token=step_token, name=spec.label)
         architectures = AutoConfig.from_pretrained(
             spec.model, trust_remote_code=spec.trust_remote_code).architectures or [""]
         model_class = AutoModelForTokenClassification if architectures[0].endswith("ForTokenClassification") else AutoModel

@@ -8,6 +8,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from gsi_core import DecodingConfig, StepVerifier, TransformersStepModel  # noqa: E402
 
+from app_server import launch  # noqa: E402
 from tiny import build_long_lm, build_lm, build_prm, build_tokenizer  # noqa: E402
 
 
@@ -69,19 +70,6 @@ def tiny_presets_file(tmp_path_factory, tokenizer):
         "    decoding: {n: 16, max_steps: 45, max_step_tokens: 64}\n"
     )
     return str(path)
-
-
-def launch(preset: str, presets_file: str):
-    import app
-
-    previous = os.environ.get("GSI_PRESETS_FILE")
-    os.environ["GSI_PRESETS_FILE"] = presets_file
-    try:
-        demo = app.build_demo(preset)
-    finally:
-        os.environ.pop("GSI_PRESETS_FILE") if previous is None else os.environ.update(GSI_PRESETS_FILE=previous)
-    demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", quiet=True)
-    return demo
 
 
 @pytest.fixture(scope="module")

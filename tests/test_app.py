@@ -9,7 +9,7 @@ import pytest
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
-from conftest import launch
+from app_server import launch
 
 PROBLEM = "Natalia sold 48 clips in April and half as many in May. How many clips did she sell?"
 

@@ -45,6 +45,8 @@ def test_run_with_a_process_reward_model(tiny_presets_file):
         (["--problem", "x", "--method", "nope"], "error: argument --method: invalid choice: 'nope'"),
         (["--problem", "x", "--preset", "nope"], "error: unknown preset 'nope'"),
         (["--problem", "x", "--n", "many"], "error: argument --n: invalid int value"),
+        (["--problem", "x", "--backend", "vllm", "--small-url", "http://h:1"], "error: --backend vllm needs --big-url"),
+        (["--problem", "x", "--backend", "tgi"], "error: argument --backend: invalid choice: 'tgi'"),
     ],
 )
 def test_bad_arguments_exit_nonzero_with_one_line(args, reason, tiny_presets_file):
@@ -59,3 +61,11 @@ def test_a_model_that_does_not_load_says_which(tmp_path):
     path.write_text(f"presets:\n  broken:\n    small: {tmp_path / 'missing'}\n    big: {tmp_path / 'missing'}\n")
     done = cli("run", "--preset", "broken", "--problem", "x", env={"GSI_PRESETS_FILE": str(path)})
     assert done.returncode == 1 and done.stderr.strip().splitlines()[-1].startswith("error: π_S (")
+
+
+def test_a_vllm_server_that_is_not_running_is_named(tiny_presets_file):
+    done = cli("run", "--preset", "tiny", "--problem", "x", "--backend", "vllm", "--small-url", "http://127.0.0.1:9",
+               "--big-url", "http://127.0.0.1:9", env={"GSI_PRESETS_FILE": tiny_presets_file})
+    assert done.returncode == 1
+    assert "error: π_S (" in done.stderr and "cannot reach vLLM at http://127.0.0.1:9" in done.stderr
+    assert "is the server running?" in done.stderr

@@ -69,6 +69,12 @@ def test_model_specs_and_device_choice():
     assert ModelSpec.from_config({"model": "/m", "dtype": "float32"}).dtype == "float32"
     with pytest.raises(ConfigError, match="unknown keys"):
         ModelSpec.from_config({"model": "/m", "gpu": True})
+    remote = ModelSpec.from_config({"model": "Qwen/x", "backend": "vllm", "url": "http://h:8000", "timeout": 30})
+    assert (remote.backend, remote.url, remote.timeout) == ("vllm", "http://h:8000", 30)
+    with pytest.raises(ConfigError, match="the vllm backend needs the server's url"):
+        ModelSpec.from_config({"model": "Qwen/x", "backend": "vllm"})
+    with pytest.raises(ConfigError, match="unknown backend 'tgi'"):
+        ModelSpec.from_config({"model": "Qwen/x", "backend": "tgi", "url": "http://h:8000"})
     assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
     assert str(resolve_dtype("fp32", resolve_device("cpu"))) == "torch.float32"
     with pytest.raises(ConfigError, match="unknown dtype"):
