@@ -111,7 +111,9 @@ class VLLMStepModel(TokenizedStepModel):
                 choice = self._completions(list(prompt_ids), max_tokens=1, temperature=temperature, logprobs=1,
                                            return_tokens_as_token_ids=True)[0]
                 top.append(max(choice["logprobs"]["top_logprobs"][0].values()))
-            if abs(top[0] - top[1]) < 1e-6 and top[1] < -1e-6:
+            if top[1] > -1e-6:
+                return  # a certain next token looks the same at every T: decide on a later prefix
+            if abs(top[0] - top[1]) < 1e-6:
                 raise VLLMError(f"vLLM at {self.client.url} reports raw log-probs; GSI needs the tempered ones. "
                                 f"Start the server with {PROCESSED_LOGPROBS_FLAG}")
             self._mode_checked = True
