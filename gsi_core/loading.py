@@ -117,17 +117,28 @@ def load_step_model(spec: ModelSpec) -> StepModel:
     return TransformersStepModel(model, tokenizer, name=spec.label)
 
 
-def connect_vllm_model(spec: ModelSpec) -> StepModel:
-    """A model on a vLLM server: checks the server answers and serves it; loads only tokenizer and config."""
-    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer, GenerationConfig
+def connect_vllm(spec: ModelSpec) -> tuple[Any, Any]:
+    """(client, tokenizer) for a model on a vLLM server, once the server answers and serves it. The tokenizer
+    loads locally from `tokenizer` (default `model`): it builds the inputs the same way in-process does."""
+    from transformers import AutoTokenizer
 
-    from .vllm_backend import VLLMClient, VLLMStepModel
+    from .vllm_backend import VLLMClient
 
     client = VLLMClient(spec.url, spec.timeout)
     client.check_serves(spec.model)
-    source = spec.tokenizer or spec.model
     print(f"[gsi] {spec.label} on vLLM at {client.url}", file=sys.stderr)
-    tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=spec.trust_remote_code)
+    tokenizer = AutoTokenizer.from_pretrained(spec.tokenizer or spec.model, trust_remote_code=spec.trust_remote_code)
+    return client, tokenizer
+
+
+def connect_vllm_model(spec: ModelSpec) -> StepModel:
+    """A causal LM on a vLLM server; of its weights only the config loads, for the parameter count."""
+    from transformers import AutoConfig, AutoModelForCausalLM, GenerationConfig
+
+    from .vllm_backend import VLLMStepModel
+
+    client, tokenizer = connect_vllm(spec)
+    source = spec.tokenizer or spec.model
     config = AutoConfig.from_pretrained(source, trust_remote_code=spec.trust_remote_code)
     with torch.device("meta"):  # the parameter count (for FLOPs estimates) without allocating weights
         skeleton = AutoModelForCausalLM.from_config(config, trust_remote_code=spec.trust_remote_code)
@@ -135,7 +146,6 @@ def connect_vllm_model(spec: ModelSpec) -> StepModel:
         eos = GenerationConfig.from_pretrained(source).eos_token_id
     except OSError:
         eos = getattr(config, "eos_token_id", None)
-    eos = [eos] if isinstance(eos, int) else list(eos or [])
     return VLLMStepModel(client, spec.model, tokenizer, name=spec.label,
                          num_parameters=sum(p.numel() for p in skeleton.parameters()), eos_ids=eos)
 

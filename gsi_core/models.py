@@ -84,11 +84,12 @@ class TokenizedStepModel:
     """What every backend shares: the chat prompt's token ids, a step's ids in this vocabulary, and the decoded
     piece of a token. The in-process and the vLLM backend derive from it, so both send a model the same ids."""
 
-    def __init__(self, tokenizer: PreTrainedTokenizerBase, name: str, extra_eos: Sequence[int] = ()):
+    def __init__(self, tokenizer: PreTrainedTokenizerBase, name: str, extra_eos: int | Sequence[int] | None = None):
+        """`extra_eos`: the generation config's EOS id or ids (one int, a list, or None), besides the tokenizer's."""
         self.tokenizer = tokenizer
         self.name = name
         self.vocab = vocab_fingerprint(tokenizer)
-        eos = list(extra_eos)
+        eos = [extra_eos] if isinstance(extra_eos, int) else list(extra_eos or [])
         if tokenizer.eos_token_id is not None:
             eos.append(tokenizer.eos_token_id)
         self.eos_ids = frozenset(eos)
@@ -130,7 +131,6 @@ class TransformersStepModel(TokenizedStepModel):
 
     def __init__(self, model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, name: str | None = None):
         eos = model.generation_config.eos_token_id if model.generation_config else None
-        eos = [eos] if isinstance(eos, int) else list(eos or [])
         super().__init__(tokenizer, name or getattr(model, "name_or_path", None) or type(model).__name__, eos)
         self.model = model.eval()
         self.num_parameters = sum(p.numel() for p in model.parameters())

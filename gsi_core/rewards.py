@@ -268,14 +268,10 @@ def load_reward(config: dict[str, Any]) -> RewardModel:
         step_token = config.pop("step_token", "<extra_0>")
         spec = ModelSpec.from_config(config)
         if spec.backend == "vllm":
-            from transformers import AutoTokenizer
+            from .loading import connect_vllm
+            from .vllm_backend import VLLMProcessRewardModel
 
-            from .vllm_backend import VLLMClient, VLLMProcessRewardModel
-
-            client = VLLMClient(spec.url, spec.timeout)
-            client.check_serves(spec.model)
-            tokenizer = AutoTokenizer.from_pretrained(spec.tokenizer or spec.model,
-                                                      trust_remote_code=spec.trust_remote_code)
+            client, tokenizer = connect_vllm(spec)
             return VLLMProcessRewardModel(client, spec.model, tokenizer, step_token=step_token, name=spec.label)
         architectures = AutoConfig.from_pretrained(
             spec.model, trust_remote_code=spec.trust_remote_code).architectures or [""]

@@ -58,12 +58,12 @@ class VLLMClient:
                 return json.load(response)
         except urllib.error.HTTPError as error:
             raise VLLMError(f"vLLM at {self.url} refused {path} (HTTP {error.code}): {_error_message(error)}") from None
-        except TimeoutError:
-            raise VLLMError(f"vLLM at {self.url} did not answer {path} within {self.timeout:g} s") from None
         except urllib.error.URLError as error:
-            if isinstance(error.reason, TimeoutError):
-                raise VLLMError(f"vLLM at {self.url} did not answer {path} within {self.timeout:g} s") from None
-            raise VLLMError(f"cannot reach vLLM at {self.url} ({error.reason}); is the server running?") from None
+            if not isinstance(error.reason, TimeoutError):  # a timeout while connecting comes wrapped
+                raise VLLMError(f"cannot reach vLLM at {self.url} ({error.reason}); is the server running?") from None
+        except TimeoutError:
+            pass
+        raise VLLMError(f"vLLM at {self.url} did not answer {path} within {self.timeout:g} s")
 
     def served_models(self) -> list[str]:
         return [entry["id"] for entry in self.request("/v1/models")["data"]]
@@ -90,15 +90,16 @@ class VLLMStepModel(TokenizedStepModel):
     the in-process backend does, and tells whether π_S and π_B share token ids."""
 
     def __init__(self, client: VLLMClient, model: str, tokenizer: Any, *, name: str | None = None,
-                 num_parameters: int = 0, eos_ids: Sequence[int] = ()):
+                 num_parameters: int = 0, eos_ids: int | Sequence[int] | None = None):
         super().__init__(tokenizer, name or model, eos_ids)
         self.client, self.served_name, self.num_parameters = client, model, num_parameters
         self._mode_checked = False
         self._lock = threading.Lock()
 
     def _completions(self, prompt: Any, **settings: Any) -> list[dict[str, Any]]:
+        """The choices in request order (prompt by prompt, then sample by sample)."""
         body = {"model": self.served_name, "prompt": prompt, **_PLAIN_SAMPLING, **settings}
-        return self.client.request("/v1/completions", body)["choices"]
+        return sorted(self.client.request("/v1/completions", body)["choices"], key=lambda c: c["index"])
 
     def check_logprobs_mode(self, prompt_ids: Sequence[int]) -> None:
         """Refuse a server that reports raw log-probs: the top token's log-prob at T = 0.5 equals the one at
@@ -129,7 +130,7 @@ class VLLMStepModel(TokenizedStepModel):
             logprobs=0, return_token_ids=True,
         )
         drafts = []
-        for choice in sorted(choices, key=lambda c: c["index"]):
+        for choice in choices:
             ids = choice["token_ids"]
             logprob = float(sum(choice["logprobs"]["token_logprobs"]))
             drafts.append(self._draft(ids, logprob, self._finish_reason(ids)))
@@ -157,7 +158,7 @@ class VLLMStepModel(TokenizedStepModel):
         if wanted:
             choices = self._completions([list(prefix + s) for s in wanted], max_tokens=1, temperature=1.0,
                                         prompt_logprobs=0)
-            for sequence, choice in zip(wanted, sorted(choices, key=lambda c: c["index"])):
+            for sequence, choice in zip(wanted, choices):
                 rows = choice["prompt_logprobs"][len(prefix):]
                 totals[sequence] = sum(row[str(token)]["logprob"] for row, token in zip(rows, sequence))
         return [totals[s] for s in sequences]
@@ -170,9 +171,10 @@ class VLLMStepModel(TokenizedStepModel):
         for chunk in _chunks_by_token_count(positions, _MAX_TOKEN_IDS_PER_REQUEST):
             token_ids = sorted({token for _, token in chunk})
             choices = self._completions(
-                [list(prefix + head) for head, _ in chunk], max_tokens=1, temperature=temperature, logprobs=0, logprob_token_ids=token_ids, return_tokens_as_token_ids=True,
+                [list(prefix + head) for head, _ in chunk], max_tokens=1, temperature=temperature, logprobs=0,
+                logprob_token_ids=token_ids, return_tokens_as_token_ids=True,
             )
-            for (head, token), choice in zip(chunk, sorted(choices, key=lambda c: c["index"])):
+            for (head, token), choice in zip(chunk, choices):
                 logprob[head, token] = choice["logprobs"]["top_logprobs"][0][f"token_id:{token}"]
         return [float(sum(logprob[s[:j], s[j]] for j in range(len(s)))) for s in sequences]
 

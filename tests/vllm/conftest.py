@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from servers import LM_FLAGS, VLLM_PYTHON, Server, prm_flags
+from servers import CPU_BATCH_FLAGS, LM_FLAGS, VLLM_PYTHON, Server, prm_flags
 from tiny import build_tokenizer, save_vllm_lm, save_vllm_prm
 
 
@@ -37,7 +37,7 @@ def servers(checkpoints, tmp_path_factory, vllm_tokenizer):
         "big": Server(checkpoints["big"], logs / "big.log", *LM_FLAGS),
         "prm": Server(checkpoints["prm"][0], logs / "prm.log", *prm_flags(vllm_tokenizer)),
         # vLLM's default log-prob mode (raw), which the backend must refuse.
-        "raw": Server(checkpoints["small"], logs / "raw.log", "--max-num-batched-tokens", "16384"),
+        "raw": Server(checkpoints["small"], logs / "raw.log", *CPU_BATCH_FLAGS),
     }
     try:
         for server in started.values():

