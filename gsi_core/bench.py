@@ -110,7 +110,8 @@ def prefix_growth(small, big, config: DecodingConfig, at: Sequence[int] = (1, 20
         result["prefix_tokens"][str(k)] = len(small.prefix_ids(prompt, solution[: k - 1]))
         result["seconds"][str(k)] = statistics.median(times)
         result["seconds_per_token"][str(k)] = statistics.median(t / max(1, n) for t, n in zip(times, tokens))
-    small._prefix = big._prefix = None  # cold: what every step would cost without the prefix cache
+    small.forget_prefix()  # cold: what every step would cost without the prefix cache
+    big.forget_prefix()
     first, last = min(at), max(at)
     seconds, drafted = _gsi_step(small, big, prompt, solution[: last - 1], config.n, config, seed=0)
     result["cold_seconds_per_token"] = seconds / max(1, drafted)

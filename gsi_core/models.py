@@ -142,6 +142,11 @@ class TransformersStepModel(TokenizedStepModel):
         return self.model.device
 
     # --- the cached prefix ---------------------------------------------------------------------------------
+    def forget_prefix(self) -> None:
+        """Drop the cached prefix, so the next call computes its whole prefix (what a cold step costs)."""
+        with self._lock:
+            self._prefix = None
+
     def _advance(self, ids: tuple[int, ...]) -> _PrefixState:
         """Bring the cached prefix to `ids`, computing only the tokens the cache does not already hold.
 

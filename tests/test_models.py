@@ -59,7 +59,7 @@ def test_scoring_equals_a_plain_forward_and_the_sampler(small, big):
 def test_scoring_in_row_chunks_gives_the_same_numbers(big, small, monkeypatch):
     candidates = draft(small, n=6, max_tokens=12)
     whole = big.logprobs(PROMPT, [], candidates, temperature=T)
-    big._prefix = None
+    big.forget_prefix()
     monkeypatch.setattr(models, "_SCORING_LOGITS_BUDGET", 1)  # forces one row per chunk
     assert big.logprobs(PROMPT, [], candidates, temperature=T) == pytest.approx(whole, abs=1e-4)
 
