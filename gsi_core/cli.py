@@ -51,7 +51,6 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--problems", type=int, default=2, help="GSM8K problems for the GSI / sbon-big ratio")
     bench.add_argument("--steps", type=int, default=4, help="at most this many steps per problem in that ratio")
     bench.add_argument("--out", help="also write the measurements as JSON here (with command, machine and date)")
-    _add_backend_flags(bench)
     theory = commands.add_parser("theory", help="exact toy worlds: KL to the tilted target and acceptance against n")
     theory.add_argument("--beta", type=float, default=20.0)
     theory.add_argument("--threshold", type=float, default=0.5)
@@ -159,7 +158,7 @@ def eval_command(args: argparse.Namespace, argv: list[str]) -> int:
         raise ConfigError(f"cannot read the {args.dataset} problems: {error}") from None
     directory = RunDirectory(args.out)
     command = "python -m gsi_core " + " ".join(argv)
-    directory.open(run_info(command, args.dataset, preset.name, dataclasses.asdict(config)))
+    directory.open(run_info(command, args.dataset, preset, dataclasses.asdict(config)))
     todo = pending(problems, methods, (r.key for r in directory.records()))
     total = len(problems) * len(methods)
     print(f"[gsi] {args.dataset}: {len(problems)} problems × {len(methods)} methods, {total - len(todo)} already done, "
@@ -208,23 +207,24 @@ def report_command(path) -> int:
 
 
 def bench_command(args: argparse.Namespace, argv: list[str]) -> None:
-    import datetime
     import json
     from pathlib import Path
 
     from .bench import report, run_bench
-    from .evaluation import machine_label
+    from .evaluation import provenance
     from .loading import load_components
 
     if args.problems < 1 or args.steps < 1:
         raise ConfigError("--problems and --steps must be at least 1")
-    preset = _preset(args)
+    preset = get_preset(args.preset)
+    if preset.served:
+        raise ConfigError(f"preset {preset.name} serves its models on vLLM; the engine bench times in-process "
+                          "forwards and the prefix cache. Time a step through vLLM with scripts/measure_vllm_step.py")
     result = run_bench(load_components(preset), preset.decoding, args.problems, args.steps)
     table = report(result)
     print(table)
     if args.out:
-        about = {"command": "python -m gsi_core " + " ".join(argv), "preset": preset.name, "machine": machine_label(),
-                 "date": datetime.date.today().isoformat()}
+        about = {"preset": preset.name, **provenance("python -m gsi_core " + " ".join(argv), preset)}
         Path(args.out).write_text(json.dumps({**about, **result, "table": table}, indent=2, ensure_ascii=False) + "\n")
 
 

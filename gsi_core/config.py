@@ -80,6 +80,11 @@ class Preset:
     decoding: DecodingConfig = field(default_factory=DecodingConfig)
     description: str = ""
 
+    @property
+    def served(self) -> bool:
+        """Whether any of its models runs on a vLLM server rather than in this process."""
+        return any(spec.get("backend") == "vllm" for spec in (self.small, self.big, self.reward))
+
 
 def _as_mapping(value: Any, key: str) -> dict[str, Any]:
     """`small: Qwen/x` is short for `small: {model: Qwen/x}`; `reward: step-verifier` for `{kind: …}`."""

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
+from .config import Preset
 from .costs import estimated_flops
 from .data import Problem
 from .events import RunStarted, RunSummary
@@ -89,15 +90,28 @@ def machine_label() -> str:
     return label
 
 
-def run_info(command: str, dataset: str, preset: str, config: dict[str, Any]) -> dict[str, Any]:
-    """What `run.json` records. `settings` must match on resume; the rest describes the first session."""
+def provenance(command: str, preset: Preset) -> dict[str, Any]:
+    """Which command, code and models made a measurement, on which machine and when: written beside every
+    saved result (`run.json`, the bench's JSON)."""
     return {
-        "settings": {"dataset": dataset, "preset": preset, "config": config},
         "command": command,
+        "models": {role: getattr(preset, role) for role in ("small", "big", "reward")},
         "machine": machine_label(),
         "date": datetime.date.today().isoformat(),
         "commit": _git_commit(),
     }
+
+
+def run_info(command: str, dataset: str, preset: Preset, config: dict[str, Any]) -> dict[str, Any]:
+    """What `run.json` records. `settings` must match on resume; the rest describes the first session.
+
+    Latency through vLLM servers is not comparable with in-process latency, so a served run says so in its
+    settings and cannot be resumed in-process (or the reverse). In-process runs carry no backend key, so runs
+    saved before the vLLM backend existed still resume."""
+    settings = {"dataset": dataset, "preset": preset.name, "config": config}
+    if preset.served:
+        settings["backend"] = "vllm"
+    return {"settings": settings, **provenance(command, preset)}
 
 
 def _git_commit() -> str | None:
@@ -290,7 +304,8 @@ def describe(info: dict[str, Any]) -> str:
     """`GSM8K · preset offline-cpu · n=4 · measured 2026-11-22 on <machine>`: how saved results are labelled."""
     settings = info.get("settings", {})
     config = settings.get("config", {})
-    return (f"{settings.get('dataset', '?')} · preset {settings.get('preset', '?')} · n={config.get('n', '?')}, "
+    served = " on vLLM servers" if settings.get("backend") == "vllm" else ""
+    return (f"{settings.get('dataset', '?')} · preset {settings.get('preset', '?')}{served} · n={config.get('n', '?')}, "
             f"β={config.get('beta', '?')}, max {config.get('max_steps', '?')} steps · measured {info.get('date', '?')} "
             f"on {info.get('machine', '?')}")
 

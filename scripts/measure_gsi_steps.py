@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import datetime
 import json
-import platform
 import statistics
 import sys
 from pathlib import Path
@@ -19,6 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from gsi_core import run_method  # noqa: E402
 from gsi_core.config import get_preset  # noqa: E402
 from gsi_core.data import load_problems  # noqa: E402
+from gsi_core.evaluation import provenance  # noqa: E402
 from gsi_core.events import StepEvent, to_dict  # noqa: E402
 from gsi_core.loading import load_components  # noqa: E402
 
@@ -51,9 +50,7 @@ def main() -> None:
     per_step["total"] = statistics.mean(e.timings.total for e in steps)
     accepted = [e for e in steps if e.decision == "accepted"]
     report = {
-        "command": " ".join(["python"] + sys.argv),
-        "date": datetime.date.today().isoformat(),
-        "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}, {__import__('os').cpu_count()} cores",
+        **provenance(" ".join(["python"] + sys.argv), preset),
         "preset": args.preset,
         "config": dataclasses.asdict(config),
         "steps": len(steps),

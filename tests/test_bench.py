@@ -33,6 +33,7 @@ def test_bench_prints_ratios_and_writes_json(tmp_path, tiny_presets_file):
     assert done.returncode == 0, done.stderr
     result = json.loads(out.read_text())
     assert result["command"].startswith("python -m gsi_core bench --preset tiny") and result["date"] and result["machine"]
+    assert result["preset"] == "tiny" and set(result["models"]) == {"small", "big", "reward"}
     overhead = result["headline"]["overhead"]
     assert 0 < overhead["forwards"] < overhead["wall"] and 0 <= overhead["share"] < 1
     growth = result["prefix_growth"]
@@ -46,3 +47,9 @@ def test_bench_prints_ratios_and_writes_json(tmp_path, tiny_presets_file):
 def test_bench_refuses_zero_problems(tiny_presets_file):
     done = cli("bench", "--preset", "tiny", "--problems", "0", env={"GSI_PRESETS_FILE": tiny_presets_file})
     assert done.returncode == 2 and done.stderr.startswith("error: --problems and --steps must be at least 1")
+
+
+def test_bench_refuses_a_preset_served_by_vllm():
+    done = cli("bench", "--preset", "paper-vllm")
+    assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1
+    assert done.stderr.startswith("error: preset paper-vllm serves its models on vLLM") and "measure_vllm_step" in done.stderr

@@ -109,6 +109,7 @@ def test_eval_writes_a_line_per_pair_and_resumes(tmp_path, tiny_presets_file, gs
     assert (out / "summary.md").exists() and (out / "accuracy_vs_latency.html").stat().st_size > 100_000
     info = json.loads((out / "run.json").read_text())
     assert info["settings"]["config"]["n"] == 3 and "cores" in info["machine"] and info["date"]
+    assert "backend" not in info["settings"] and info["models"]["small"]["model"].endswith("small")
 
     second = cli(*eval_args(out, gsm8k_slice, "--limit", "3"), env=env)
     assert second.returncode == 0, second.stderr
@@ -124,6 +125,18 @@ def test_eval_writes_a_line_per_pair_and_resumes(tmp_path, tiny_presets_file, gs
 
     changed = cli(*eval_args(out, gsm8k_slice, "--n", "2"), env=env)
     assert changed.returncode == 2 and "holds a run with other settings" in changed.stderr
+
+
+def test_a_run_on_vllm_servers_is_never_resumed_in_process(tmp_path, tiny_presets_file, gsm8k_slice):
+    env = {"GSI_PRESETS_FILE": tiny_presets_file}
+    out = tmp_path / "run"
+    served = cli(*eval_args(out, gsm8k_slice, "--backend", "vllm", "--small-url", "http://127.0.0.1:9",
+                            "--big-url", "http://127.0.0.1:9"), env=env)
+    assert served.returncode == 1 and "cannot reach vLLM at http://127.0.0.1:9" in served.stderr
+    info = json.loads((out / "run.json").read_text())
+    assert info["settings"]["backend"] == "vllm" and info["models"]["big"]["url"] == "http://127.0.0.1:9"
+    local = cli(*eval_args(out, gsm8k_slice), env=env)
+    assert local.returncode == 2 and "holds a run with other settings" in local.stderr
 
 
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "kill"])
