@@ -158,9 +158,12 @@ def eval_command(args: argparse.Namespace, argv: list[str]) -> int:
         raise ConfigError(f"cannot read the {args.dataset} problems: {error}") from None
     directory = RunDirectory(args.out)
     command = "python -m gsi_core " + " ".join(argv)
-    directory.open(run_info(command, args.dataset, preset, dataclasses.asdict(config)))
+    info = run_info(command, args.dataset, preset, dataclasses.asdict(config))
+    directory.open(info)
     todo = pending(problems, methods, (r.key for r in directory.records()))
     total = len(problems) * len(methods)
+    if todo and len(todo) < total:
+        directory.note_resumed(info)
     print(f"[gsi] {args.dataset}: {len(problems)} problems × {len(methods)} methods, {total - len(todo)} already done, "
           f"{len(todo)} to run → {directory.results}", file=sys.stderr)
     if todo:

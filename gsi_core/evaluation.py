@@ -142,13 +142,23 @@ class RunDirectory:
         existing = self.info()
         if existing is None:
             self.path.mkdir(parents=True, exist_ok=True)
-            (self.path / RUN_FILE).write_text(json.dumps(info, indent=2, ensure_ascii=False) + "\n")
+            self._write_info(info)
         elif existing["settings"] != info["settings"]:
             raise ValueError(
                 f"{self.path} holds a run with other settings ({json.dumps(existing['settings'])}); "
                 "resume it with the same dataset, preset and decoding flags, or choose another --out"
             )
         self._drop_torn_tail()
+
+    def note_resumed(self, info: dict[str, Any]) -> None:
+        """Add this session (date, machine, commit) to `run.json`'s `resumed` list, so a run spread over days,
+        commits or machines is labelled with all of them."""
+        existing = self.info()
+        session = {key: info[key] for key in ("date", "machine", "commit") if key in info}
+        self._write_info({**existing, "resumed": [*existing.get("resumed", []), session]})
+
+    def _write_info(self, info: dict[str, Any]) -> None:
+        (self.path / RUN_FILE).write_text(json.dumps(info, indent=2, ensure_ascii=False) + "\n")
 
     def _drop_torn_tail(self) -> None:
         """A process killed mid-write can leave a last line without its newline: cut it off."""
@@ -301,13 +311,18 @@ def write_report(directory: Path | str, label: str, summaries: Sequence[MethodSu
 
 
 def describe(info: dict[str, Any]) -> str:
-    """`GSM8K · preset offline-cpu · n=4 · measured 2026-11-22 on <machine>`: how saved results are labelled."""
+    """`GSM8K · preset offline-cpu · n=4 · measured 2026-11-22 on <machine>`: how saved results are labelled.
+    A run resumed on later days, or on other machines, names the span of dates and every machine."""
     settings = info.get("settings", {})
     config = settings.get("config", {})
     served = " on vLLM servers" if settings.get("backend") == "vllm" else ""
+    sessions = [info, *info.get("resumed", [])]
+    dates = sorted({s["date"] for s in sessions if s.get("date")}) or ["?"]
+    machines = list(dict.fromkeys(s["machine"] for s in sessions if s.get("machine"))) or ["?"]
+    when = dates[0] if len(dates) == 1 else f"{dates[0]} to {dates[-1]}"
+    where = machines[0] if len(machines) == 1 else f"{len(machines)} machines ({'; '.join(machines)})"
     return (f"{settings.get('dataset', '?')} · preset {settings.get('preset', '?')}{served} · n={config.get('n', '?')}, "
-            f"β={config.get('beta', '?')}, max {config.get('max_steps', '?')} steps · measured {info.get('date', '?')} "
-            f"on {info.get('machine', '?')}")
+            f"β={config.get('beta', '?')}, max {config.get('max_steps', '?')} steps · measured {when} on {where}")
 
 
 def saved_runs(roots: Iterable[Path | str] = ()) -> dict[str, Path]:

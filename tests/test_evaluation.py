@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from gsi_core.data import BENCHMARKS_DIR
-from gsi_core.evaluation import Record, RunDirectory, pending, read_records, summarize, summary_table
+from gsi_core.evaluation import Record, RunDirectory, describe, pending, read_records, summarize, summary_table
 from gsi_core.figures import accuracy_latency_figure
 
 from tiny import REPO
@@ -75,6 +75,19 @@ def test_a_torn_last_line_is_dropped_on_resume(tmp_path):
         directory.open({"settings": {"dataset": "math500", "preset": "p", "config": {}}})
 
 
+def test_a_label_names_every_day_and_machine_a_run_was_measured_on():
+    info = {"settings": {"dataset": "gsm8k", "preset": "p", "config": {"n": 4, "beta": 20.0, "max_steps": 12}},
+            "date": "2026-11-22", "machine": "CPU A, 2 cores"}
+    assert describe(info).endswith("n=4, β=20.0, max 12 steps · measured 2026-11-22 on CPU A, 2 cores")
+    same = {**info, "resumed": [{"date": "2026-11-22", "machine": "CPU A, 2 cores"}]}
+    assert describe(same) == describe(info)
+    later = {**info, "resumed": [{"date": "2026-11-24", "machine": "CPU A, 2 cores"},
+                                 {"date": "2026-11-23", "machine": "CPU B, 8 cores"}]}
+    assert describe(later).endswith("measured 2026-11-22 to 2026-11-24 on 2 machines (CPU A, 2 cores; CPU B, 8 cores)")
+    served = {**info, "settings": {**info["settings"], "backend": "vllm"}}
+    assert "preset p on vLLM servers ·" in describe(served)
+
+
 def test_accuracy_latency_figure_has_one_point_per_method_with_error_bars():
     summaries = summarize([record("a", "sbon-big", True, 10.0), record("a", "gsi", False, 5.0),
                            record("b", "gsi", True, 7.0)])
@@ -120,6 +133,11 @@ def test_eval_writes_a_line_per_pair_and_resumes(tmp_path, tiny_presets_file, gs
     report = cli("report", str(out))
     assert report.returncode == 0 and report.stdout == second.stdout and "| gsi | 3 |" in report.stdout
     assert len(read_records(out)) == 6  # a report runs nothing
+    finished = cli(*eval_args(out, gsm8k_slice, "--limit", "3"), env=env)
+    assert finished.returncode == 0 and "6 already done, 0 to run" in finished.stderr
+    resumed = json.loads((out / "run.json").read_text())
+    assert resumed["resumed"] == [{"date": info["date"], "machine": info["machine"], "commit": info["commit"]}]
+    assert {k: v for k, v in resumed.items() if k != "resumed"} == info  # the first session's record is kept
     empty = cli("report", str(tmp_path / "empty"))
     assert empty.returncode == 2 and empty.stderr.startswith("error: ") and "holds no finished runs" in empty.stderr
 
