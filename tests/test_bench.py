@@ -11,7 +11,7 @@ from test_cli import cli
 
 def test_forward_clock_counts_only_forward_time(small):
     clock = ForwardClock([small.model])
-    ids = torch.tensor([[1, 2, 3]])
+    ids = torch.tensor([[1, 2, 3]], device=small.device)
     with clock.running():
         small.model(input_ids=ids)
     counted = clock.seconds
