@@ -7,8 +7,7 @@ log π_B − log π_S compares the two distributions the algorithm really uses.
 
 KV cache. Each model keeps the cache of the last prefix it saw (prompt + committed steps). A request whose
 prefix extends it computes the new tokens only, and the n candidates start from copies of it, so a step
-costs in proportion to the step, not to the whole solution. Each call copies the prefix once, into a buffer with
-room for the tokens it will add (transformers' own cache concatenates, copying the whole cache for every token).
+costs in proportion to the step, not to the whole solution.
 """
 
 from __future__ import annotations
@@ -22,7 +21,6 @@ from typing import Protocol, Sequence
 
 import torch
 from transformers import DynamicCache, PreTrainedModel, PreTrainedTokenizerBase
-from transformers.cache_utils import DynamicLayer
 
 from .config import SYSTEM_PROMPT
 
@@ -76,42 +74,6 @@ class _PrefixState:
     ids: tuple[int, ...]
     cache: DynamicCache  # covers every id in `ids`
     next_logits: torch.Tensor  # [vocab] logits for the token after `ids`
-
-
-class _PreallocatedLayer(DynamicLayer):
-    """A layer of the cache one draft or scoring call works in: the prefix's keys and values, repeated for the
-    call's rows, in a buffer allocated once with room for the tokens the call adds. New tokens are written in
-    place; `DynamicLayer` concatenates instead, copying the whole cache for every drafted token, which at a
-    long prefix costs more memory traffic than the attention that reads it."""
-
-    def __init__(self, prefix: DynamicLayer, rows: int, room: int):
-        super().__init__()
-        length = prefix.keys.shape[-2]
-        self._key_buffer = prefix.keys.new_empty((rows, *prefix.keys.shape[1:-2], length + room, prefix.keys.shape[-1]))
-        self._value_buffer = prefix.values.new_empty(
-            (rows, *prefix.values.shape[1:-2], length + room, prefix.values.shape[-1]))
-        self._key_buffer[..., :length, :] = prefix.keys
-        self._value_buffer[..., :length, :] = prefix.values
-        self.dtype, self.device, self.is_initialized = prefix.keys.dtype, prefix.keys.device, True
-        self._show(length)
-
-    def _show(self, length: int) -> None:
-        self.keys, self.values = self._key_buffer[..., :length, :], self._value_buffer[..., :length, :]
-
-    def update(self, key_states: torch.Tensor, value_states: torch.Tensor, *args, **kwargs):
-        start = self.keys.shape[-2]
-        end = start + key_states.shape[-2]
-        if end > self._key_buffer.shape[-2]:
-            raise RuntimeError(f"cache buffer of {self._key_buffer.shape[-2]} tokens cannot hold {end}")
-        self._key_buffer[..., start:end, :] = key_states
-        self._value_buffer[..., start:end, :] = value_states
-        self._show(end)
-        return self.keys, self.values
-
-    def batch_select_indices(self, indices: torch.Tensor) -> None:
-        length = self.keys.shape[-2]
-        self._key_buffer, self._value_buffer = self._key_buffer[indices], self._value_buffer[indices]
-        self._show(length)
 
 
 def _log_softmax(logits: torch.Tensor, temperature: float) -> torch.Tensor:
@@ -204,17 +166,11 @@ class TransformersStepModel(TokenizedStepModel):
         return self._prefix
 
     @staticmethod
-    def _expanded(cache: DynamicCache, rows: int, room: int) -> DynamicCache:
-        """The prefix cache for `rows` rows, with room for `room` more tokens in each, in one copy. Layers of
-        other kinds (sliding-window, linear attention) are copied and repeated as transformers does."""
-        if not all(type(layer) is DynamicLayer for layer in cache.layers):
-            copied = copy.deepcopy(cache)
-            if rows > 1:
-                copied.batch_repeat_interleave(rows)
-            return copied
-        expanded = DynamicCache()
-        expanded.layers = [_PreallocatedLayer(layer, rows, room) for layer in cache.layers]
-        return expanded
+    def _expanded(cache: DynamicCache, rows: int) -> DynamicCache:
+        copied = copy.deepcopy(cache)
+        if rows > 1:
+            copied.batch_repeat_interleave(rows)
+        return copied
 
     # --- the two calls -------------------------------------------------------------------------------------
     @torch.inference_mode()
@@ -226,7 +182,7 @@ class TransformersStepModel(TokenizedStepModel):
         with self._lock:
             state = self._advance(self.prefix_ids(prompt, steps))
             generator = torch.Generator(device=self.device).manual_seed(seed)
-            cache = self._expanded(state.cache, n, room=max_tokens)
+            cache = self._expanded(state.cache, n)
             logits = state.next_logits.unsqueeze(0).expand(n, -1)
             tokens: list[list[int]] = [[] for _ in range(n)]
             logprob = [0.0] * n
@@ -288,7 +244,7 @@ class TransformersStepModel(TokenizedStepModel):
                     inputs[r, : len(seq) - 1] = torch.tensor(seq[:-1])
                     targets[r, : len(seq) - 1] = torch.tensor(seq[1:])
                     mask[r, : len(seq) - 1] = True
-                cache = self._expanded(state.cache, len(chunk), room=width)
+                cache = self._expanded(state.cache, len(chunk))
                 logits = self.model(input_ids=inputs, past_key_values=cache, use_cache=True).logits
                 logp = _log_softmax(logits, temperature).gather(-1, targets[..., None]).squeeze(-1)
                 sums = (logp * mask).sum(dim=1).tolist()

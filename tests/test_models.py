@@ -3,13 +3,10 @@
 import pytest
 import torch
 
-from transformers import Qwen2ForCausalLM
-from transformers.cache_utils import DynamicLayer
-
 from gsi_core import models
-from gsi_core.models import STEP_END, Prompt, TransformersStepModel, _PreallocatedLayer
+from gsi_core.models import STEP_END, Prompt, TransformersStepModel
 
-from tiny import _config, build_lm
+from tiny import build_lm
 
 PROMPT = Prompt("Natalia sold clips to 48 of her friends in April. How many clips did she sell?")
 T = 0.7
@@ -57,39 +54,6 @@ def test_scoring_equals_a_plain_forward_and_the_sampler(small, big):
         assert value == pytest.approx(reference_logprob(big, prefix, c.token_ids), abs=1e-4)
     own = small.logprobs(PROMPT, committed, candidates, temperature=T)
     assert own == pytest.approx([c.logprob for c in candidates], abs=1e-4)
-
-
-def test_a_calls_cache_is_written_in_place_in_one_buffer():
-    prefix = DynamicLayer()
-    prefix.update(torch.randn(1, 2, 5, 4), torch.randn(1, 2, 5, 4))
-    layer = _PreallocatedLayer(prefix, rows=3, room=4)
-    start = layer.keys.data_ptr()
-    added = [(torch.randn(3, 2, 1, 4), torch.randn(3, 2, 1, 4)) for _ in range(3)]
-    for keys, values in added:
-        layer.update(keys, values)
-        assert layer.keys.data_ptr() == start  # no copy of what is already cached
-    expected_keys = torch.cat([prefix.keys.expand(3, -1, -1, -1), *[k for k, _ in added]], dim=-2)
-    expected_values = torch.cat([prefix.values.expand(3, -1, -1, -1), *[v for _, v in added]], dim=-2)
-    assert torch.equal(layer.keys, expected_keys) and torch.equal(layer.values, expected_values)
-    assert layer.get_seq_length() == 8
-    layer.batch_select_indices(torch.tensor([2, 0]))  # finished rows leave the batch
-    assert torch.equal(layer.keys, expected_keys[[2, 0]]) and torch.equal(layer.values, expected_values[[2, 0]])
-    layer.update(torch.randn(2, 2, 1, 4), torch.randn(2, 2, 1, 4))
-    with pytest.raises(RuntimeError, match="cannot hold 10"):
-        layer.update(torch.randn(2, 2, 1, 4), torch.randn(2, 2, 1, 4))
-
-
-def test_a_sliding_window_model_drafts_and_scores_exactly(tokenizer):
-    """Its cache layers are not plain ones, so each call copies them the way transformers does."""
-    torch.manual_seed(3)
-    config = _config(tokenizer, use_sliding_window=True, sliding_window=6, max_window_layers=0)
-    model = TransformersStepModel(Qwen2ForCausalLM(config).eval(), tokenizer, name="tiny-sliding")
-    prefix = model.prefix_ids(PROMPT, [])
-    drafts = draft(model, n=3)
-    assert len(prefix) > 6 and max(len(d.token_ids) for d in drafts) > 6  # the window is exceeded
-    for d, scored in zip(drafts, model.logprobs(PROMPT, [], drafts, temperature=T)):
-        expected = reference_logprob(model, prefix, d.token_ids)
-        assert d.logprob == pytest.approx(expected, abs=1e-4) and scored == pytest.approx(expected, abs=1e-4)
 
 
 def test_scoring_in_row_chunks_gives_the_same_numbers(big, small, monkeypatch):
