@@ -6,7 +6,7 @@ import argparse
 import dataclasses
 import sys
 
-from .config import ConfigError, DecodingConfig, Preset, get_preset, load_presets
+from .config import ROLES, ConfigError, DecodingConfig, Preset, get_preset, load_presets
 from .data import FILES
 from .events import to_json
 from .methods import METHODS, run_method
@@ -72,7 +72,7 @@ def _add_decoding_flags(parser: argparse.ArgumentParser) -> None:
 def _add_backend_flags(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("models on vLLM servers (the preset's models, served elsewhere)")
     group.add_argument("--backend", choices=["transformers", "vllm"], help="override the preset's backend")
-    for role in ("small", "big", "reward"):
+    for role in ROLES:
         group.add_argument(f"--{role}-url", help=f"the vLLM server of the {role} model, e.g. http://host:8000")
         group.add_argument(f"--{role}-model", help="its served name and tokenizer (default: the preset's model)")
 
@@ -83,7 +83,7 @@ def _preset(args: argparse.Namespace) -> Preset:
     if getattr(args, "backend", None) != "vllm":
         return preset
     specs = {}
-    for role in ("small", "big", "reward"):
+    for role in ROLES:
         url, model = getattr(args, f"{role}_url"), getattr(args, f"{role}_model")
         spec = dict(getattr(preset, role))
         if role == "reward" and spec.get("kind", "step-verifier") != "prm":

@@ -69,6 +69,9 @@ def _check_int(name: str, value: Any, low: int, high: int) -> None:
         raise ConfigError(f"{name} must be a whole number from {low} to {high} (got {value!r}).")
 
 
+ROLES = ("small", "big", "reward")  # the models a preset names
+
+
 @dataclass(frozen=True)
 class Preset:
     """A named pair of models, a reward and decoding overrides, as written in `spaces_config.yaml`."""
@@ -81,9 +84,14 @@ class Preset:
     description: str = ""
 
     @property
+    def models(self) -> dict[str, dict[str, Any]]:
+        """Its model specs by role."""
+        return {role: getattr(self, role) for role in ROLES}
+
+    @property
     def served(self) -> bool:
         """Whether any of its models runs on a vLLM server rather than in this process."""
-        return any(spec.get("backend") == "vllm" for spec in (self.small, self.big, self.reward))
+        return any(spec.get("backend") == "vllm" for spec in self.models.values())
 
 
 def _as_mapping(value: Any, key: str) -> dict[str, Any]:
@@ -105,7 +113,7 @@ def load_presets(path: Path | str | None = None) -> dict[str, Preset]:
     raw = yaml.safe_load(Path(path or presets_file()).read_text()) or {}
     presets = {}
     for name, body in (raw.get("presets") or {}).items():
-        unknown = set(body) - {"small", "big", "reward", "decoding", "description"}
+        unknown = set(body) - {*ROLES, "decoding", "description"}
         if unknown:
             raise ConfigError(f"preset {name!r}: unknown keys {sorted(unknown)}")
         try:

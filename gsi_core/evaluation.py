@@ -95,7 +95,7 @@ def provenance(command: str, preset: Preset) -> dict[str, Any]:
     saved result (`run.json`, the bench's JSON)."""
     return {
         "command": command,
-        "models": {role: getattr(preset, role) for role in ("small", "big", "reward")},
+        "models": preset.models,
         "machine": machine_label(),
         "date": datetime.date.today().isoformat(),
         "commit": _git_commit(),

@@ -57,6 +57,11 @@ class ModelSpec:
     def label(self) -> str:
         return self.model.removeprefix(OFFLINE_PREFIX)
 
+    @property
+    def tokenizer_source(self) -> str:
+        """Where the tokenizer (and, for a served model, the config) loads from."""
+        return self.tokenizer or self.model
+
 
 def resolve_device(device: str = "auto") -> torch.device:
     if device == "auto":
@@ -127,7 +132,7 @@ def connect_vllm(spec: ModelSpec) -> tuple[Any, Any]:
     client = VLLMClient(spec.url, spec.timeout)
     client.check_serves(spec.model)
     print(f"[gsi] {spec.label} on vLLM at {client.url}", file=sys.stderr)
-    tokenizer = AutoTokenizer.from_pretrained(spec.tokenizer or spec.model, trust_remote_code=spec.trust_remote_code)
+    tokenizer = AutoTokenizer.from_pretrained(spec.tokenizer_source, trust_remote_code=spec.trust_remote_code)
     return client, tokenizer
 
 
@@ -138,7 +143,7 @@ def connect_vllm_model(spec: ModelSpec) -> StepModel:
     from .vllm_backend import VLLMStepModel
 
     client, tokenizer = connect_vllm(spec)
-    source = spec.tokenizer or spec.model
+    source = spec.tokenizer_source
     config = AutoConfig.from_pretrained(source, trust_remote_code=spec.trust_remote_code)
     with torch.device("meta"):  # the parameter count (for FLOPs estimates) without allocating weights
         skeleton = AutoModelForCausalLM.from_config(config, trust_remote_code=spec.trust_remote_code)
