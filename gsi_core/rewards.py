@@ -1,13 +1,13 @@
 """Rewards behind one call, `score(question, steps) -> one reward in [0, 1] per step`.
 
 `StepVerifier` needs no weights: it checks the arithmetic a step states. `ProcessRewardModel` wraps a
-Qwen2.5-Math-PRM-style model. Methods only see the `RewardModel` interface and never know which they have.
+Qwen2.5-Math-PRM-style model. Both implement `RewardModel` (gsi_core/vocabulary.py); methods never know which they have.
 """
 
 from __future__ import annotations
 
 import re
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from dataclasses import dataclass
 from typing import Any, Sequence
 
@@ -20,18 +20,7 @@ from sympy.parsing.sympy_parser import (
 )
 
 from .config import SYSTEM_PROMPT, ConfigError
-
-
-class RewardModel(ABC):
-    name: str = "reward"
-
-    @abstractmethod
-    def score(self, question: str, steps: Sequence[str]) -> list[float]:
-        """One reward in [0, 1] per step, judging each step in the context of those before it."""
-
-    def score_candidates(self, question: str, previous: Sequence[str], candidates: Sequence[str]) -> list[float]:
-        """The reward of each candidate as the next step after `previous`. Override to batch."""
-        return [self.score(question, [*previous, candidate])[-1] for candidate in candidates]
+from .vocabulary import RewardModel  # the interface every reward implements; importable from here as before
 
 
 # --- the offline step verifier -------------------------------------------------------------------------------

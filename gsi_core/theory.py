@@ -15,6 +15,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from .vocabulary import Draft, RewardModel
+
 
 @dataclass(frozen=True)
 class ToyWorld:
@@ -164,8 +166,6 @@ class ToyStepModel:
         self._log = np.log(np.maximum(self.probabilities, 1e-300))
 
     def _draft(self, k: int):
-        from .models import Draft
-
         return Draft(text=f"Step {self.world.labels[k]}", token_ids=(k,), vocab=self.vocab,
                      logprob=float(self._log[k]), finish_reason="eos")
 
@@ -179,8 +179,6 @@ class ToyStepModel:
 
 def toy_parts(world: ToyWorld):
     """(π_S, π_B, reward) of a toy world, with the interfaces the transformers models and PRMs implement."""
-    from .rewards import RewardModel
-
     index = {f"Step {label}": k for k, label in enumerate(world.labels)}
 
     class ToyReward(RewardModel):

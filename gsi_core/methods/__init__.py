@@ -7,8 +7,7 @@ from typing import Callable, Iterator
 
 from ..config import ConfigError, DecodingConfig
 from ..events import Event
-from ..models import StepModel
-from ..rewards import RewardModel
+from ..vocabulary import RewardModel, StepModel
 from .best_of_n import bon_big, bon_small, sample_big, sample_small, sbon_big, sbon_small
 from .gsi import gsi
 from .rsd import rsd
