@@ -1,4 +1,6 @@
-"""Model specs (a hub id, a local directory or bundled offline weights) and loading them on the right device."""
+"""The one place specs become objects: a preset's step models and reward, in process or on vLLM servers, on the
+right device and dtype. Nothing else in the engine constructs a model from a spec, so the imports run one way:
+loading → models, rewards, vllm_backend → vocabulary."""
 
 from __future__ import annotations
 
@@ -11,8 +13,11 @@ from typing import Any
 import torch
 
 from .config import ConfigError
-from .models import StepModel, TransformersStepModel
+from .models import TransformersStepModel
 from .offline_weights import materialize
+from .rewards import ProcessRewardModel, StepVerifier
+from .vllm_backend import VLLMClient, VLLMProcessRewardModel, VLLMStepModel
+from .vocabulary import RewardModel, StepModel
 
 _DTYPES = {"bfloat16": torch.bfloat16, "bf16": torch.bfloat16, "float16": torch.float16, "fp16": torch.float16,
            "float32": torch.float32, "fp32": torch.float32}
@@ -127,8 +132,6 @@ def connect_vllm(spec: ModelSpec) -> tuple[Any, Any]:
     loads locally from `tokenizer` (default `model`): it builds the inputs the same way in-process does."""
     from transformers import AutoTokenizer
 
-    from .vllm_backend import VLLMClient
-
     client = VLLMClient(spec.url, spec.timeout)
     client.check_serves(spec.model)
     print(f"[gsi] {spec.label} on vLLM at {client.url}", file=sys.stderr)
@@ -139,8 +142,6 @@ def connect_vllm(spec: ModelSpec) -> tuple[Any, Any]:
 def connect_vllm_model(spec: ModelSpec) -> StepModel:
     """A causal LM on a vLLM server; of its weights only the config loads, for the parameter count."""
     from transformers import AutoConfig, AutoModelForCausalLM, GenerationConfig
-
-    from .vllm_backend import VLLMStepModel
 
     client, tokenizer = connect_vllm(spec)
     source = spec.tokenizer_source
@@ -155,19 +156,42 @@ def connect_vllm_model(spec: ModelSpec) -> StepModel:
                          num_parameters=sum(p.numel() for p in skeleton.parameters()), eos_ids=eos)
 
 
+def load_reward(config: dict[str, Any]) -> RewardModel:
+    """Build the reward a preset names: `{kind: step-verifier}` or `{kind: prm, model: …, [device, dtype,
+    trust_remote_code, step_token]}`, or a PRM on a vLLM server: `{kind: prm, backend: vllm, url: …, model: …}`."""
+    config = dict(config)
+    kind = config.pop("kind", "step-verifier")
+    if kind == "step-verifier":
+        if config:
+            raise ConfigError(f"the step verifier takes no settings (got {sorted(config)})")
+        return StepVerifier()
+    if kind == "prm":
+        from transformers import AutoConfig, AutoModel, AutoModelForTokenClassification
+
+        step_token = config.pop("step_token", "<extra_0>")
+        spec = ModelSpec.from_config(config)
+        if spec.backend == "vllm":
+            client, tokenizer = connect_vllm(spec)
+            return VLLMProcessRewardModel(client, spec.model, tokenizer, step_token=step_token, name=spec.label)
+        architectures = AutoConfig.from_pretrained(
+            spec.model, trust_remote_code=spec.trust_remote_code).architectures or [""]
+        model_class = AutoModelForTokenClassification if architectures[0].endswith("ForTokenClassification") else AutoModel
+        model, tokenizer = load_pretrained(spec, model_class)
+        return ProcessRewardModel(model, tokenizer, name=spec.label, step_token=step_token)
+    raise ConfigError(f"unknown reward kind {kind!r}; use step-verifier or prm")
+
+
 @dataclass(frozen=True)
 class Components:
     """The loaded parts a method runs on."""
 
     small: StepModel
     big: StepModel
-    reward: Any
+    reward: RewardModel
 
 
 def load_components(preset: Any) -> Components:
     """Load a preset's π_S, π_B and reward. Fails with the name of the part that did not load."""
-    from .rewards import load_reward
-
     parts = {}
     for role, spec in (("small", preset.small), ("big", preset.big)):
         try:

@@ -238,33 +238,3 @@ class ProcessRewardModel(StepTokenPRM):
             is_step = (batch["input_ids"] == self.step_token_id) & batch["attention_mask"].bool()
             results.extend(positive[row][is_step[row]].tolist() for row in range(len(positive)))
         return results
-
-
-def load_reward(config: dict[str, Any]) -> RewardModel:
-    """Build the reward a preset names: `{kind: step-verifier}` or `{kind: prm, model: …, [device, dtype,
-    trust_remote_code, step_token]}`, or a PRM on a vLLM server: `{kind: prm, backend: vllm, url: …, model: …}`."""
-    config = dict(config)
-    kind = config.pop("kind", "step-verifier")
-    if kind == "step-verifier":
-        if config:
-            raise ConfigError(f"the step verifier takes no settings (got {sorted(config)})")
-        return StepVerifier()
-    if kind == "prm":
-        from transformers import AutoConfig, AutoModel, AutoModelForTokenClassification
-
-        from .loading import ModelSpec, load_pretrained
-
-        step_token = config.pop("step_token", "<extra_0>")
-        spec = ModelSpec.from_config(config)
-        if spec.backend == "vllm":
-            from .loading import connect_vllm
-            from .vllm_backend import VLLMProcessRewardModel
-
-            client, tokenizer = connect_vllm(spec)
-            return VLLMProcessRewardModel(client, spec.model, tokenizer, step_token=step_token, name=spec.label)
-        architectures = AutoConfig.from_pretrained(
-            spec.model, trust_remote_code=spec.trust_remote_code).architectures or [""]
-        model_class = AutoModelForTokenClassification if architectures[0].endswith("ForTokenClassification") else AutoModel
-        model, tokenizer = load_pretrained(spec, model_class)
-        return ProcessRewardModel(model, tokenizer, name=spec.label, step_token=step_token)
-    raise ConfigError(f"unknown reward kind {kind!r}; use step-verifier or prm")

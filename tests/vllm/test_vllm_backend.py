@@ -14,9 +14,8 @@ import pytest
 import torch
 
 from gsi_core.config import DecodingConfig
-from gsi_core.loading import ModelSpec, load_step_model
+from gsi_core.loading import ModelSpec, load_reward, load_step_model
 from gsi_core.models import STEP_END, Draft, Prompt
-from gsi_core.rewards import load_reward
 from gsi_core.vllm_backend import VLLMClient, VLLMError, VLLMStepModel
 from gsi_core.methods import run_method
 from tiny import REPO
