@@ -35,6 +35,8 @@ METHODS: dict[str, MethodInfo] = {
         MethodInfo("sample-big", sample_big, "Plain sampling from π_B, one step at a time, no reward"),
     )
 }
+DEFAULT_METHODS = ("gsi", "rsd", "sbon-small", "sbon-big")  # what Compare and `eval` run unless told otherwise
+REFERENCE_METHOD = "sbon-big"  # latency and FLOPs are reported relative to it, as in the paper
 
 
 def run_method(
