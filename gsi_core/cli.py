@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import sys
 
-from .config import ROLES, ConfigError, DecodingConfig, Preset, get_preset, load_presets
+from .config import ROLES, ConfigError, DecodingConfig, MissingServerSetting, Preset, get_preset, load_presets
 from .data import FILES
 from .evaluation import EvalProgress
 from .events import to_json
@@ -84,27 +83,16 @@ def _preset(args: argparse.Namespace) -> Preset:
     preset = get_preset(args.preset)
     if getattr(args, "backend", None) != "vllm":
         return preset
-    specs = {}
-    for role in ROLES:
-        url, model = getattr(args, f"{role}_url"), getattr(args, f"{role}_model")
-        spec = dict(getattr(preset, role))
-        if role == "reward" and spec.get("kind", "step-verifier") != "prm":
-            if url:
-                spec = {"kind": "prm"}
-            else:
-                continue  # the step verifier runs here, with no server
-        if not url:
-            raise ConfigError(f"--backend vllm needs --{role}-url")
-        spec.update(backend="vllm", url=url, **({"model": model} if model else {}))
-        for local_only in ("device", "dtype"):
-            spec.pop(local_only, None)
-        if not spec.get("model"):
-            raise ConfigError(f"--backend vllm: give --{role}-model, the name the server serves")
-        specs[role] = spec
-    return dataclasses.replace(preset, **specs)
+    try:
+        return preset.on_vllm({role: getattr(args, f"{role}_url") for role in ROLES},
+                              {role: getattr(args, f"{role}_model") for role in ROLES})
+    except MissingServerSetting as missing:
+        flag = f"--{missing.role}-{missing.setting}"
+        raise ConfigError(f"--backend vllm needs {flag}" if missing.setting == "url"
+                          else f"--backend vllm: give {flag}, the name the server serves") from None
 
 
-def _decoding(args: argparse.Namespace, preset) -> "DecodingConfig":
+def _decoding(args: argparse.Namespace, preset: Preset) -> DecodingConfig:
     overrides = {field: getattr(args, flag) for flag, field in _OVERRIDES.items() if getattr(args, flag, None) is not None}
     return preset.decoding.replace(**overrides)
 
