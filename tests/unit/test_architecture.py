@@ -4,7 +4,7 @@ import ast
 import subprocess
 import sys
 
-from tiny import REPO
+from testkit.tiny import REPO
 
 
 def test_the_model_free_lab_loads_without_torch_or_sympy():

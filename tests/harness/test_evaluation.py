@@ -18,15 +18,8 @@ from gsi_core.evaluation import (EvalProgress, Record, RunDirectory, describe, p
                                  summarize, summary_table)
 from gsi_core.figures import accuracy_latency_figure
 
-from tiny import REPO
-from test_cli import cli
-
-
-def record(problem, method, correct, wall, flops=1.0, accepted=0, fallbacks=0):
-    return Record(dataset="gsm8k", problem_id=problem, method=method, seed=0, prediction="1", gold="1",
-                  correct=correct, stop_reason="answer", steps=accepted + fallbacks or 1, accepted=accepted,
-                  fallbacks=fallbacks, tokens_small=0, tokens_big=0, tokens_scored_big=0, flops=flops, wall_time=wall,
-                  stage_times={"drafting": wall, "reward": 0.0, "scoring": 0.0, "fallback": 0.0})
+from support import cli, record
+from testkit.tiny import REPO
 
 
 def test_summary_maths_on_known_records():
