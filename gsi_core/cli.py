@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .config import ROLES, ConfigError, DecodingConfig, MissingServerSetting, Preset, get_preset, load_presets
+from .config import (BACKENDS, ROLES, ConfigError, DecodingConfig, MissingServerSetting, Preset, get_preset,
+                     load_presets)
 from .data import FILES
 from .evaluation import EvalProgress
 from .events import to_json
@@ -72,7 +73,7 @@ def _add_decoding_flags(parser: argparse.ArgumentParser) -> None:
 
 def _add_backend_flags(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("models on vLLM servers (the preset's models, served elsewhere)")
-    group.add_argument("--backend", choices=["transformers", "vllm"], help="override the preset's backend")
+    group.add_argument("--backend", choices=list(BACKENDS), help="override the preset's backend")
     for role in ROLES:
         group.add_argument(f"--{role}-url", help=f"the vLLM server of the {role} model, e.g. http://host:8000")
         group.add_argument(f"--{role}-model", help="its served name and tokenizer (default: the preset's model)")
