@@ -1,13 +1,13 @@
 """Rewards behind one call, `score(question, steps) -> one reward in [0, 1] per step`.
 
 `StepVerifier` needs no weights: it checks the arithmetic a step states. `ProcessRewardModel` wraps a
-Qwen2.5-Math-PRM-style model. Methods only see the `RewardModel` interface and never know which they have.
+Qwen2.5-Math-PRM-style model. Both implement `RewardModel` (gsi_core/vocabulary.py); methods never know which they have.
 """
 
 from __future__ import annotations
 
 import re
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from dataclasses import dataclass
 from typing import Any, Sequence
 
@@ -20,18 +20,7 @@ from sympy.parsing.sympy_parser import (
 )
 
 from .config import SYSTEM_PROMPT, ConfigError
-
-
-class RewardModel(ABC):
-    name: str = "reward"
-
-    @abstractmethod
-    def score(self, question: str, steps: Sequence[str]) -> list[float]:
-        """One reward in [0, 1] per step, judging each step in the context of those before it."""
-
-    def score_candidates(self, question: str, previous: Sequence[str], candidates: Sequence[str]) -> list[float]:
-        """The reward of each candidate as the next step after `previous`. Override to batch."""
-        return [self.score(question, [*previous, candidate])[-1] for candidate in candidates]
+from .vocabulary import RewardModel  # the interface every reward implements; importable from here as before
 
 
 # --- the offline step verifier -------------------------------------------------------------------------------
@@ -249,33 +238,3 @@ class ProcessRewardModel(StepTokenPRM):
             is_step = (batch["input_ids"] == self.step_token_id) & batch["attention_mask"].bool()
             results.extend(positive[row][is_step[row]].tolist() for row in range(len(positive)))
         return results
-
-
-def load_reward(config: dict[str, Any]) -> RewardModel:
-    """Build the reward a preset names: `{kind: step-verifier}` or `{kind: prm, model: …, [device, dtype,
-    trust_remote_code, step_token]}`, or a PRM on a vLLM server: `{kind: prm, backend: vllm, url: …, model: …}`."""
-    config = dict(config)
-    kind = config.pop("kind", "step-verifier")
-    if kind == "step-verifier":
-        if config:
-            raise ConfigError(f"the step verifier takes no settings (got {sorted(config)})")
-        return StepVerifier()
-    if kind == "prm":
-        from transformers import AutoConfig, AutoModel, AutoModelForTokenClassification
-
-        from .loading import ModelSpec, load_pretrained
-
-        step_token = config.pop("step_token", "<extra_0>")
-        spec = ModelSpec.from_config(config)
-        if spec.backend == "vllm":
-            from .loading import connect_vllm
-            from .vllm_backend import VLLMProcessRewardModel
-
-            client, tokenizer = connect_vllm(spec)
-            return VLLMProcessRewardModel(client, spec.model, tokenizer, step_token=step_token, name=spec.label)
-        architectures = AutoConfig.from_pretrained(
-            spec.model, trust_remote_code=spec.trust_remote_code).architectures or [""]
-        model_class = AutoModelForTokenClassification if architectures[0].endswith("ForTokenClassification") else AutoModel
-        model, tokenizer = load_pretrained(spec, model_class)
-        return ProcessRewardModel(model, tokenizer, name=spec.label, step_token=step_token)
-    raise ConfigError(f"unknown reward kind {kind!r}; use step-verifier or prm")

@@ -7,7 +7,7 @@ import torch
 
 from gsi_core.rewards import ProcessRewardModel, StepVerifier, find_claims
 
-from tiny import build_prm, gsm8k_rows
+from testkit.tiny import build_prm, gsm8k_rows
 
 
 @pytest.mark.parametrize(
