@@ -4,6 +4,7 @@ that never ran the offline preset, the weights' first conversion); .ci/run runs 
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -86,4 +87,5 @@ def test_a_fresh_venv_from_requirements_txt_runs_the_default_preset_as_a_cpu_spa
         server.terminate()
         server.wait(timeout=60)
         log.close()
+        shutil.rmtree(venv)  # 3 GB: pytest keeps its last three temporary folders
     assert "Traceback" not in (tmp_path / "app.log").read_text()
