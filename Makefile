@@ -7,10 +7,9 @@ PROBLEM ?= Natalia sold clips to 48 of her friends in April, and then she sold h
 
 .PHONY: setup run app test browser eval bench vllm-setup test-vllm
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt requirements-offline.txt
+$(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet -r requirements-dev.txt
-	$(PY) -m pip install --quiet --no-deps -r requirements-offline.txt
 	touch $@
 
 setup: $(VENV)/.installed

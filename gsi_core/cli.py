@@ -37,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_backend_flags(run)
     evaluate = commands.add_parser("eval", help="run methods over a benchmark; resumable; ends with a summary table")
     evaluate.add_argument("--dataset", required=True, choices=list(FILES))
-    evaluate.add_argument("--data", help="the dataset's JSON-lines file (default: the shared benchmarks directory)")
+    evaluate.add_argument("--data", help="the dataset's JSON-lines file (default: data/benchmarks, or GSI_BENCHMARKS_DIR)")
     evaluate.add_argument("--methods", default=",".join(DEFAULT_METHODS), help="comma-separated method names")
     evaluate.add_argument("--preset", default=None, help="a preset of spaces_config.yaml")
     evaluate.add_argument("--limit", type=int, help="the first N problems")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from .answers import extract_boxed_answer
 
-BENCHMARKS_DIR = Path(os.environ.get("GSI_BENCHMARKS_DIR") or Path(__file__).resolve().parents[2] / "shared" / "data" / "benchmarks")
+BENCHMARKS_DIR = Path(os.environ.get("GSI_BENCHMARKS_DIR") or Path(__file__).resolve().parents[1] / "data" / "benchmarks")
 FILES = {"gsm8k": "gsm8k.jsonl", "math500": "math500.jsonl", "minerva": "minerva_math.jsonl",
          "mmlu_stem": "mmlu_stem.jsonl", "olympiadbench": "olympiadbench.jsonl"}
 
@@ -43,7 +43,7 @@ def _problem(dataset: str, number: int, row: dict) -> Problem:
 
 
 def load_problems(dataset: str, path: Path | str | None = None, limit: int | None = None) -> list[Problem]:
-    """Problems of `dataset` from `path` (default: the shared benchmarks directory, `GSI_BENCHMARKS_DIR`)."""
+    """Problems of `dataset` from `path` (default: the repository's data/benchmarks, or `GSI_BENCHMARKS_DIR`)."""
     if dataset not in FILES:
         raise ValueError(f"unknown dataset {dataset!r}; choose one of: {', '.join(FILES)}")
     problems = []

@@ -39,7 +39,10 @@ def _serve(connection: Connection) -> None:
 
     connection.send("ready")
     while True:
-        prediction, gold = connection.recv()
+        try:
+            prediction, gold = connection.recv()
+        except (EOFError, OSError):  # the parent closed the pipe or exited: nothing left to grade
+            return
         try:
             connection.send(_math_equal(prediction, gold))
         except Exception:  # an answer math-verify cannot read is not equal to anything

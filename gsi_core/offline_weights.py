@@ -17,7 +17,7 @@ from pathlib import Path
 
 from platformdirs import user_cache_dir
 
-INSTALL_HINT = "pip install --no-deps -r requirements-offline.txt"
+INSTALL_HINT = "pip install -r requirements.txt"
 
 
 @dataclass(frozen=True)

@@ -6,14 +6,14 @@ import gradio as gr
 
 from gsi_core.config import ConfigError
 from gsi_core.costs import estimated_flops
-from gsi_core.events import RunStarted, RunSummary
+from gsi_core.events import RunStarted, RunSummary, StepEvent
 from gsi_core.evaluation import saved_run_report, saved_runs, summary_table
 from gsi_core.figures import accuracy_latency_figure, comparison_figure
 from gsi_core.grading import Grader
-from gsi_core.methods import DEFAULT_METHODS, METHODS, REFERENCE_METHOD, run_method
+from gsi_core.methods import DEFAULT_METHODS, METHODS, REFERENCE_METHOD
 from gsi_core.run import Run
 
-from .runs import Example, ModelStore, check_problem, make_config, on_gpu
+from .runs import Example, ModelStore, check_problem, make_config
 
 COLUMNS = ["method", "wall s", "drafting s", "reward s", "scoring s", "fallback s", "tokens π_S", "tokens π_B",
            "est. TFLOPs", "acceptance", "answer", "matches gold"]
@@ -38,9 +38,14 @@ def headline(summaries: dict[str, RunSummary]) -> str:
 
 
 def render(store: ModelStore, examples: list[Example], controls: dict) -> None:
+    """A race: each method is its own run (one GPU call on ZeroGPU); its row and bars appear when it finishes,
+    a progress line names the method and step in flight, and Stop ends it between steps, keeping finished rows."""
     grader = Grader()
     methods = gr.CheckboxGroup(list(METHODS), value=list(DEFAULT_METHODS), label="Methods (same problem, seed and settings)")
-    compare_button = gr.Button("Compare", variant="primary")
+    with gr.Row():
+        compare_button = gr.Button("Compare", variant="primary")
+        stop_button = gr.Button("Stop", variant="stop")
+    progress = gr.Markdown(elem_id="gsi-compare-progress")
     ratio = gr.Markdown()
     table = gr.Dataframe(headers=COLUMNS, label="Results", interactive=False)
     figure = gr.Plot(label="Wall time by stage")
@@ -48,7 +53,6 @@ def render(store: ModelStore, examples: list[Example], controls: dict) -> None:
                 "scored); prompt prefill, the same for every method, is left out. *matches gold* grades the answer "
                 "with math-verify (letters for MMLU) when the problem is one of the examples.")
 
-    @on_gpu
     def compare(selected, problem, n, beta, threshold, temperature, seed, max_steps):
         try:
             problem = check_problem(problem)
@@ -58,18 +62,31 @@ def render(store: ModelStore, examples: list[Example], controls: dict) -> None:
         except ConfigError as error:
             raise gr.Error(str(error)) from None
         example = next((e for e in examples if e.question == problem), None)
-        parts = store.get()
-        rows, summaries = [], {}
-        for name in selected:
-            yield f"Running {name}…", rows, gr.skip()
-            run = Run.of(run_method(name, problem, parts.small, parts.big, parts.reward, config))
-            summaries[name] = run.summary
-            rows = rows + [result_row(run.start, run.summary, example, grader)]
-            yield headline(summaries), rows, comparison_figure(list(summaries.values()))
+        if not store.loaded:
+            yield f"Loading {store.preset.name}: π_S, π_B and the reward (first run only)…", "", [], None
+        store.get()  # outside the GPU calls
+        rows, summaries, chart = [], {}, None
+        for number, name in enumerate(selected, start=1):
+            in_flight = f"**Running {name}** ({number} of {len(selected)})"
+            yield f"{in_flight} — starting…", headline(summaries), rows, chart
+            run = Run()
+            for event in store.run(name, problem, config):
+                run = run.add(event)
+                if isinstance(event, StepEvent):
+                    yield f"{in_flight} — step {event.index + 1} done", headline(summaries), rows, chart
+            if run.summary is not None:
+                summaries[name] = run.summary
+                rows = rows + [result_row(run.start, run.summary, example, grader)]
+                chart = comparison_figure(list(summaries.values()))
+            else:
+                rows = rows + [[name] + ["–"] * (len(COLUMNS) - 2) + ["stopped at the GPU time limit"]]
+        yield f"**Done** — {len(summaries)} of {len(selected)} methods finished.", headline(summaries), rows, chart
 
     inputs = [methods] + [controls[k] for k in ("problem", "n", "beta", "threshold", "temperature", "seed", "max_steps")]
-    compare_button.click(compare, inputs, [ratio, table, figure], api_name="compare", concurrency_limit=1,
-                         concurrency_id="models")
+    compare_event = compare_button.click(compare, inputs, [progress, ratio, table, figure], api_name="compare",
+                                         concurrency_limit=1, concurrency_id="models")
+    stop_button.click(lambda: "**Stopped** — the comparison ended between steps; finished methods stay below.", None,
+                      progress, cancels=[compare_event], queue=False, api_visibility="private")
 
 
 def saved_run_view(name: str | None) -> tuple[str, object]:

@@ -10,9 +10,10 @@ import gradio as gr
 
 from gsi_core.config import ConfigError
 from gsi_core.figures import candidates_figure, latency_figure, timeline_figure
-from gsi_core.methods import METHODS, run_method
+from gsi_core.methods import METHODS
 
-from .runs import MAX_UI_N, Example, ModelStore, check_problem, make_config, on_gpu
+from .gpu import GPU_SECONDS_LIMIT
+from .runs import MAX_UI_N, Example, ModelStore, check_problem, make_config
 from .state import RunState
 from .views import CANDIDATE_COLUMNS, candidate_rows, explain_step, solution_html, status_line
 
@@ -92,7 +93,6 @@ def render(store: ModelStore, examples: list[Example]) -> dict:
         chosen = next((e for e in examples if e.label == label), None)
         return chosen.question if chosen else gr.skip()
 
-    @on_gpu
     def run(problem, method, n, beta, threshold, temperature, seed, max_steps):
         try:
             problem = check_problem(problem)
@@ -102,11 +102,14 @@ def render(store: ModelStore, examples: list[Example]) -> dict:
         started, current = time.perf_counter(), RunState()
         if not store.loaded:
             yield (gr.skip(),) * 4 + (f"Loading {store.preset.name}: π_S, π_B and the reward (first run only)…",) + (gr.skip(),) * 3
-        parts = store.get()
-        for event in run_method(method, problem, parts.small, parts.big, parts.reward, config):
+        store.get()  # outside the GPU call
+        for event in store.run(method, problem, config):
             current = current.add(event)
             done = current.summary is not None
             yield _render(current, started, running=not done, export_dir=export_dir if done else None)
+        if current.summary is None:
+            yield (gr.skip(),) * 4 + (f"**Stopped at the GPU time limit** after {len(current.steps)} steps: one call "
+                                      f"here runs at most {GPU_SECONDS_LIMIT} s; lower n or the step cap.",) + (gr.skip(),) * 3
 
     def inspect(state: RunState, index):
         step = next((s for s in state.steps if s.index == index), None)

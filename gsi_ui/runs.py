@@ -4,24 +4,19 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import gradio as gr
 
 from gsi_core.config import ConfigError, DecodingConfig, Preset
+from gsi_core.events import Event
 from gsi_core.loading import Components, load_components
+from gsi_core.methods import run_method
 from gsi_core.vocabulary import check_problem as check_nonempty
 
-try:  # On a ZeroGPU Space, each model run borrows a GPU for its duration; elsewhere this is a no-op.
-    import spaces
-
-    on_gpu = spaces.GPU(duration=300)
-except ImportError:
-
-    def on_gpu(function):
-        return function
-
+from .gpu import gpu, gpu_seconds, on_zero_gpu, within_seconds
 
 EXAMPLES_FILE = Path(__file__).resolve().parents[1] / "assets" / "examples.jsonl"
 MAX_PROBLEM_CHARS = 4000
@@ -71,12 +66,22 @@ def make_config(base: DecodingConfig, n, beta, threshold, temperature, seed, max
 
 
 class ModelStore:
-    """Loads a preset's models on first use and keeps them for every later visitor (one copy per process)."""
+    """Loads a preset's models once and keeps them for every later visitor (one copy per process): on first use,
+    or at start-up on ZeroGPU, whose guidance is to load (to CUDA) outside the GPU calls. `run` is one method's
+    run as one GPU call, asking for the time `gpu_seconds` computes from the method, n and step cap."""
 
     def __init__(self, preset: Preset):
         self.preset = preset
         self._components: Components | None = None
         self._lock = threading.Lock()
+        self.run = gpu(duration=lambda method, problem, config: gpu_seconds(method, config.n, config.max_steps))(
+            self._run)
+
+    def _run(self, method: str, problem: str, config: DecodingConfig) -> Iterator[Event]:
+        """The run's events; on ZeroGPU it ends between steps when its call's time is nearly up (no summary)."""
+        parts = self.get()
+        budget = gpu_seconds(method, config.n, config.max_steps) if on_zero_gpu() else None
+        yield from within_seconds(run_method(method, problem, parts.small, parts.big, parts.reward, config), budget)
 
     @property
     def loaded(self) -> bool:

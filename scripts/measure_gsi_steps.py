@@ -29,7 +29,7 @@ def main() -> None:
     parser.add_argument("--problems", type=int, default=3)
     parser.add_argument("--max-steps", type=int, default=12)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--data", type=Path, help="a GSM8K-format file (default: the shared benchmarks)")
+    parser.add_argument("--data", type=Path, help="a GSM8K-format file (default: data/benchmarks)")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
 

@@ -14,7 +14,7 @@ from testkit.tiny import build_long_lm, build_lm, build_prm, build_tokenizer  # 
 
 # Each folder is a layer; its tests carry the layer's marker, so `pytest -m app` runs one layer alone.
 LAYER_MARKERS = {"unit": "unit", "figures": "figures", "harness": "harness", "app": "app", "browser": "browser",
-                 "offline": "offline_pair", "vllm": "vllm"}
+                 "offline": "offline_pair", "vllm": "vllm", "space": "space"}
 
 
 def pytest_collection_modifyitems(items):

@@ -74,8 +74,14 @@ def test_replaying_an_export_shows_the_same_run_without_models(client):
 
 
 def test_compare_runs_each_method_and_reports_the_latency_ratio(client):
-    ratio, table, _ = client.predict(["gsi", "sbon-big", "rsd"], *run_args()[:1], 3, 20, 0.5, 0.7, 0, 2,
-                                     api_name="/compare")
+    job = client.submit(["gsi", "sbon-big", "rsd"], *run_args()[:1], 3, 20, 0.5, 0.7, 0, 2, api_name="/compare")
+    progress, ratio, table, _ = job.result(timeout=180)
+    assert progress.startswith("**Done** — 3 of 3 methods finished")
+    # a race: the progress line names each method (and step) in flight, rows arrive one method at a time
+    lines = [update[0] for update in job.outputs()]
+    assert any(line.startswith("**Running sbon-big** (2 of 3) — step 1 done") for line in lines)
+    row_counts = [len(update[2]["data"]) for update in job.outputs() if update[2] and "data" in update[2]]
+    assert {1, 2, 3} <= set(row_counts)
     assert re.search(r"GSI took \*\*\d+\.\d\d×\*\* the wall time of soft best-of-n with π_B", ratio)
     assert [row[0] for row in table["data"]] == ["gsi", "sbon-big", "rsd"]
     assert all(row[-1] == "–" for row in table["data"])  # a typed problem has no gold answer
@@ -85,7 +91,7 @@ def test_compare_grades_an_example_against_its_gold_answer(client):
     from gsi_ui.runs import load_examples
 
     example = load_examples()[0]
-    _, table, _ = client.predict(["sample-small"], example.question, 3, 20, 0.5, 0.7, 0, 1, api_name="/compare")
+    _, _, table, _ = client.predict(["sample-small"], example.question, 3, 20, 0.5, 0.7, 0, 1, api_name="/compare")
     row = table["data"][0]
     assert row[-1] in ("yes", "no") if row[-2] != "–" else row[-1] == "no"
 
@@ -126,6 +132,27 @@ def test_stop_cancels_the_run_and_frees_the_worker(tiny_presets_file):
         # the worker is free again: a short run goes through at once, not after the 45-step run
         client.predict(*run_args(max_steps=1, n=2), api_name="/run")
         assert time.perf_counter() - cancelled_at < 5.0
+    finally:
+        demo.close()
+
+
+def test_stop_ends_a_comparison_between_steps_and_keeps_the_finished_rows(tiny_presets_file):
+    demo = launch("tiny-long", tiny_presets_file)
+    try:
+        client = Client(demo.local_url, verbose=False)
+        client.predict(*run_args(max_steps=1, n=2), api_name="/run")  # load the models first
+        job = client.submit(["sample-small", "gsi", "sbon-big"], PROBLEM, 16, 20, 0.5, 0.7, 0, 45, api_name="/compare")
+        while not any(update[0].startswith("**Running gsi** (2 of 3) — step 1 done") for update in job.outputs()):
+            assert not job.done(), job.outputs()[-1][0]
+            time.sleep(0.05)
+        job.cancel()
+        while not job.done():
+            time.sleep(0.05)
+        assert job.status().code.name == "CANCELLED"
+        last = job.outputs()[-1]
+        assert [row[0] for row in last[2]["data"]] == ["sample-small"]  # the finished method's row stays
+        assert not any(update[0].startswith("**Done**") for update in job.outputs())
+        assert client.predict(*run_args(max_steps=1, n=2), api_name="/run")[4].startswith("**Done**")  # worker free
     finally:
         demo.close()
 

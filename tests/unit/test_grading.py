@@ -1,11 +1,14 @@
 """Grading real answers from the five benchmarks, equivalent and not, and the deadline off the main thread."""
 
+import subprocess
+import sys
 import threading
 import time
 
 import pytest
 
 from gsi_core.grading import Grader, mmlu_letter
+from testkit.tiny import REPO
 
 
 @pytest.fixture(scope="module")
@@ -87,3 +90,12 @@ def test_a_pathological_answer_times_out_off_the_main_thread_and_the_grader_reco
         assert grader.grade("\\frac{1}{2}", "0.5", "math500")  # a fresh worker took over
     finally:
         grader.close()
+
+
+def test_the_worker_exits_quietly_when_its_parent_goes_away():
+    script = ("from gsi_core.grading import Grader\n"
+              "if __name__ == '__main__':\n"
+              "    print(Grader().grade('\\\\frac{1}{2}', '0.5', 'math500'))\n")  # no close(): the parent just exits
+    done = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == "True"
+    assert "Traceback" not in done.stderr and "EOFError" not in done.stderr, done.stderr
