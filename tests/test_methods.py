@@ -142,8 +142,8 @@ class ScriptedModel:
         finish = "eos" if text.endswith("<eos>") else "step"
         return [self._draft(text.removesuffix("<eos>"), finish) for _ in range(n)]
 
-    def logprobs(self, prompt, steps, candidates, *, temperature):
-        return [-float(len(c.text)) for c in candidates]
+    def token_logprobs(self, prompt, steps, candidates, *, temperature):
+        return [(-float(len(c.text)),) for c in candidates]
 
 
 @pytest.mark.parametrize(
