@@ -31,8 +31,8 @@ class RunState:
         return next((e for e in self.events if isinstance(e, RunSummary)), None)
 
     def step_choices(self) -> list[tuple[str, int]]:
-        """(label, step index) for the inspector, rejected steps first."""
-        steps = sorted(self.steps, key=lambda s: (s.decision != "fallback", s.index))
+        """(label, step index) for the inspector: rejected steps first, newest first within each group."""
+        steps = sorted(self.steps, key=lambda s: (s.decision != "fallback", -s.index))
         marks = {"fallback": "rejected → π_B", "accepted": "accepted", "n.a.": "selected"}
         return [(f"Step {s.index + 1} — {marks[s.decision]}", s.index) for s in steps]
 
