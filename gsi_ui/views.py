@@ -93,7 +93,7 @@ def token_shade(difference: float) -> str:
 
 def _token_legend() -> str:
     stops = [-SHADE_LIMIT, -SHADE_LIMIT / 2, 0.0, SHADE_LIMIT / 2, SHADE_LIMIT]
-    swatches = "".join(f'<span class="gsi-token" style="background:{token_shade(d)}">{d:+g}</span>'.replace("+0<", "0<")
+    swatches = "".join(f'<span class="gsi-token" style="background:{token_shade(d)}">{f"{d:+g}" if d else "0"}</span>'
                        for d in stops)
     return (f'<div class="gsi-token-legend">log π_B − log π_S per token: π_B less likely {swatches} π_B more '
             f"likely (full shade at ±{SHADE_LIMIT:g} nats; hover a token, or open its table)</div>")
