@@ -22,7 +22,8 @@ def speculative_step(
     tilted = None
     if logp_big is not None:
         tilted = [tilted_reward(r, b, s, config.beta) for r, b, s in zip(rewards, logp_big, logp_small)]
-    drafted = candidates(drafts, "small", rewards=rewards, token_logprobs_other=token_logp_big, tilted=tilted, weights=weights)
+    drafted = candidates(drafts, "small", rewards=rewards, token_logprobs_other=token_logp_big, tilted=tilted,
+                         weights=weights)
     if acceptance.accepts(rewards[chosen], tilted[chosen] if tilted else None):
         committed, fallback, fallback_chosen, decision = drafts[chosen], (), None, "accepted"
     else:
