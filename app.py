@@ -23,10 +23,20 @@ CSS = """
 .gsi-solution { font-size: 0.95rem; line-height: 1.45; max-height: 520px; overflow-y: auto; }
 .gsi-step { padding: 6px 8px; border-bottom: 1px solid var(--border-color-primary); white-space: pre-wrap; }
 .gsi-badge { display: inline-block; font-size: 0.75rem; font-weight: 600; padding: 1px 6px; border-radius: 8px;
-             margin-right: 6px; color: white; }
-.gsi-small { background: #54A24B; } .gsi-big { background: #E45756; }
+             margin-right: 6px; color: #FFFFFF; }
+.gsi-small { background: #2E7D32; } .gsi-big { background: #C62828; }
 .gsi-num { color: var(--body-text-color-subdued); margin-right: 6px; font-variant-numeric: tabular-nums; }
 .gsi-empty { color: var(--body-text-color-subdued); }
+.gsi-token-view { color: #111111; background: #FFFFFF; padding: 6px; border-radius: 6px; font-size: 0.95rem; }
+.gsi-token-view .gsi-note, .gsi-token-legend { color: #4A4A4A; font-size: 0.85rem; }
+.gsi-draft { padding: 6px 0; border-bottom: 1px solid #DDDDDD; }
+.gsi-tokens { white-space: pre-wrap; overflow-wrap: anywhere; line-height: 1.6; }
+.gsi-token { border-radius: 3px; }
+.gsi-token-legend .gsi-token { padding: 0 4px; margin: 0 1px; }
+.gsi-token-table { display: block; overflow-x: auto; font-size: 0.8rem; }
+.gsi-reasons { margin: 4px 0 0 1.2rem; font-size: 0.85rem; }
+.gsi-chart-summary { font-size: 0.9rem; }
+@media (max-width: 640px) { .gsi-solution { max-height: none; } }
 """
 
 

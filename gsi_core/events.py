@@ -22,6 +22,8 @@ class Candidate:
 
     `weight` is the probability the selection gave it (softmax of its selection logit; 1/0 for argmax).
     `logp_small`/`logp_big` are log π(step | prefix) at the run's temperature, None when not computed.
+    Where π_B scored π_S's draft, `token_texts` splits its text into tokens and `token_logprobs_small`/`_big`
+    hold each token's log-prob under either model (rounded to 4 digits; they add up to the sums); None elsewhere.
     """
 
     text: str
@@ -33,6 +35,17 @@ class Candidate:
     reward: float | None = None
     tilted_reward: float | None = None
     weight: float | None = None
+    token_texts: tuple[str, ...] | None = None
+    token_logprobs_small: tuple[float, ...] | None = None
+    token_logprobs_big: tuple[float, ...] | None = None
+
+
+_TOKEN_FIELDS = ("token_texts", "token_logprobs_small", "token_logprobs_big")
+
+
+def _candidate(data: dict[str, Any]) -> Candidate:
+    """A candidate from JSON, whose lists become the tuples the engine writes; older exports lack the token keys."""
+    return Candidate(**{k: tuple(v) if k in _TOKEN_FIELDS and v is not None else v for k, v in data.items()})
 
 
 @dataclass(frozen=True)
@@ -134,7 +147,7 @@ def from_dict(data: dict[str, Any]) -> Event:
         values["timings"] = StageTimes(**values["timings"])
     for key in ("candidates", "fallback"):
         if key in values:
-            values[key] = tuple(Candidate(**c) for c in values[key])
+            values[key] = tuple(_candidate(c) for c in values[key])
     return kind(**values)
 
 

@@ -83,6 +83,46 @@ def comparison_figure(summaries: Sequence[RunSummary]) -> go.Figure:
     return _layout(figure, "Wall time by stage", height=80 + 50 * max(1, len(summaries)))
 
 
+# --- one-line text summaries: what each chart shows, for readers who cannot see it -------------------------
+
+
+def candidates_summary(step: StepEvent) -> str:
+    """The candidates chart in words: the rewards' range, which draft was sampled and what became of it."""
+    rewards = [c.reward for c in step.candidates if c.reward is not None]
+    spread = f", rewards {min(rewards):.2f}–{max(rewards):.2f}" if rewards else ""
+    chosen = step.candidates[step.chosen]
+    tilted = f", r̃ {chosen.tilted_reward:.2f}" if chosen.tilted_reward is not None else ""
+    threshold = f" against threshold {step.threshold:g}" if step.threshold is not None else ""
+    verdict = {"accepted": "accepted", "fallback": "rejected, so π_B wrote the step", "n.a.": "committed"}[step.decision]
+    return (f"Step {step.index + 1}: {len(step.candidates)} drafts{spread}; #{step.chosen} was sampled "
+            f"(weight {chosen.weight:.2f}{tilted}){threshold} and {verdict}.")
+
+
+def timeline_summary(events: Sequence[Event]) -> str:
+    """The timeline in words: how many steps were accepted and which were rejected."""
+    steps = steps_of(events)
+    if not steps:
+        return "No steps yet."
+    rejected = [str(s.index + 1) for s in steps if s.decision == "fallback"]
+    accepted = sum(s.decision == "accepted" for s in steps)
+    if not rejected and not accepted:
+        return f"{len(steps)} steps, each committed without an acceptance test."
+    which = f" (step {', '.join(rejected)})" if rejected else ""
+    return f"{len(steps)} steps: {accepted} accepted, {len(rejected)} rejected{which}."
+
+
+def latency_summary(events: Sequence[Event]) -> str:
+    """The latency chart in words: total time, each stage's share and the slowest step."""
+    steps = steps_of(events)
+    total = sum(s.timings.total for s in steps)
+    if not steps or total <= 0:
+        return "No steps timed yet."
+    shares = ", ".join(f"{stage} {sum(getattr(s.timings, stage) for s in steps) / total:.0%}" for stage in STAGES)
+    slowest = max(steps, key=lambda s: s.timings.total)
+    return (f"{total:.1f} s over {len(steps)} steps ({shares}); slowest: step {slowest.index + 1} "
+            f"({slowest.timings.total:.1f} s).")
+
+
 # --- the tilted-policy lab ----------------------------------------------------------------------------------
 
 TOY_COLORS = {"π_S": "#9ecae9", "π_B": "#bab0ac", "target π_β,B": "#222222", "sbon-small": "#4C78A8",

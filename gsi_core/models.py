@@ -87,9 +87,35 @@ class TokenizedStepModel:
             self._piece_text[token_id] = self.tokenizer.decode([token_id])
         return self._piece_text[token_id]
 
-    def _draft(self, token_ids: Sequence[int], logprob: float, finish_reason: str) -> Draft:
-        return Draft(text=self.tokenizer.decode(token_ids, skip_special_tokens=True), token_ids=tuple(token_ids),
-                     vocab=self.vocab, logprob=logprob, finish_reason=finish_reason)
+    def token_texts(self, token_ids: Sequence[int], text: str) -> tuple[str, ...]:
+        """The text each token adds to the decoded step `text`. Usually each token's own piece; where those do not
+        join to the text (a character split over tokens, a tokenizer that merges spaces), a character belongs to
+        the token that completes it."""
+        special = set(self.tokenizer.all_special_ids)
+        pieces = tuple("" if t in special else self._piece(t) for t in token_ids)
+        if "".join(pieces) == text:
+            return pieces
+        pieces, shown = [], 0
+        for end in range(1, len(token_ids) + 1):
+            decoded = self.tokenizer.decode(token_ids[:end], skip_special_tokens=True)
+            if decoded.endswith("\ufffd") and end < len(token_ids):
+                pieces.append("")
+                continue
+            pieces.append(decoded[shown:])
+            shown = len(decoded)
+        return tuple(pieces)
+
+    def _draft(self, token_ids: Sequence[int], token_logprobs: Sequence[float], finish_reason: str) -> Draft:
+        text = self.tokenizer.decode(token_ids, skip_special_tokens=True)
+        return Draft(text=text, token_ids=tuple(token_ids), vocab=self.vocab, logprob=float(sum(token_logprobs)),
+                     finish_reason=finish_reason, token_logprobs=tuple(token_logprobs),
+                     token_texts=self.token_texts(token_ids, text))
+
+    def logprobs(
+        self, prompt: Prompt, steps: Sequence[Draft], candidates: Sequence[Draft], *, temperature: float
+    ) -> list[float]:
+        """log π(candidate | prefix) of each candidate: the sum of its `token_logprobs`."""
+        return [float(sum(values)) for values in self.token_logprobs(prompt, steps, candidates, temperature=temperature)]
 
 
 class TransformersStepModel(TokenizedStepModel):
@@ -151,7 +177,7 @@ class TransformersStepModel(TokenizedStepModel):
             cache = self._expanded(state.cache, n)
             logits = state.next_logits.unsqueeze(0).expand(n, -1)
             tokens: list[list[int]] = [[] for _ in range(n)]
-            logprob = [0.0] * n
+            token_logprobs: list[list[float]] = [[] for _ in range(n)]
             tail = [""] * n
             finish: list[str | None] = [None] * n
             active = list(range(n))
@@ -162,7 +188,7 @@ class TransformersStepModel(TokenizedStepModel):
                 still = []
                 for k, (row, token) in enumerate(zip(active, chosen.tolist())):
                     tokens[row].append(token)
-                    logprob[row] += chosen_logp[k]
+                    token_logprobs[row].append(chosen_logp[k])
                     piece = tail[row] + self._piece(token)
                     tail[row] = piece[-1:]
                     if token in self.eos_ids:
@@ -182,22 +208,22 @@ class TransformersStepModel(TokenizedStepModel):
                 active = [active[k] for k in still]
                 out = self.model(input_ids=chosen[:, None], past_key_values=cache, use_cache=True)
                 cache, logits = out.past_key_values, out.logits[:, -1]
-        return [self._draft(ids, lp, reason) for ids, lp, reason in zip(tokens, logprob, finish)]
+        return [self._draft(ids, lps, reason) for ids, lps, reason in zip(tokens, token_logprobs, finish)]
 
     @torch.inference_mode()
-    def logprobs(
+    def token_logprobs(
         self, prompt: Prompt, steps: Sequence[Draft], candidates: Sequence[Draft], *, temperature: float
-    ) -> list[float]:
-        """log π(candidate | prefix) summed over each candidate's tokens, all candidates in one batched forward
-        (split into row chunks only when the logits would not fit the memory budget)."""
+    ) -> list[tuple[float, ...]]:
+        """log π(token | prefix, earlier tokens) for each token of each candidate, all candidates in one batched
+        forward (split into row chunks only when the logits would not fit the memory budget)."""
         with self._lock:
             state = self._advance(self.prefix_ids(prompt, steps))
             sequences = [self.step_ids(c) for c in candidates]
             first = _log_softmax(state.next_logits, temperature)
-            totals = [float(first[s[0]]) if s else 0.0 for s in sequences]
+            values: list[tuple[float, ...]] = [(float(first[s[0]]),) if s else () for s in sequences]
             width = max((len(s) for s in sequences), default=0) - 1  # the last token's logits are not needed
             if width <= 0:
-                return totals
+                return values
             vocab = state.next_logits.shape[-1]
             rows_per_chunk = max(1, _SCORING_LOGITS_BUDGET // (width * vocab))
             for start in range(0, len(sequences), rows_per_chunk):
@@ -205,15 +231,12 @@ class TransformersStepModel(TokenizedStepModel):
                 # Right padding needs no mask: under causal attention real tokens never see the pads after them.
                 inputs = torch.zeros((len(chunk), width), dtype=torch.long, device=self.device)
                 targets = torch.zeros_like(inputs)
-                mask = torch.zeros(inputs.shape, dtype=torch.bool, device=self.device)
                 for r, seq in enumerate(chunk):
                     inputs[r, : len(seq) - 1] = torch.tensor(seq[:-1])
                     targets[r, : len(seq) - 1] = torch.tensor(seq[1:])
-                    mask[r, : len(seq) - 1] = True
                 cache = self._expanded(state.cache, len(chunk))
                 logits = self.model(input_ids=inputs, past_key_values=cache, use_cache=True).logits
-                logp = _log_softmax(logits, temperature).gather(-1, targets[..., None]).squeeze(-1)
-                sums = (logp * mask).sum(dim=1).tolist()
-                for r, value in enumerate(sums):
-                    totals[start + r] += value
-            return totals
+                logp = _log_softmax(logits, temperature).gather(-1, targets[..., None]).squeeze(-1).tolist()
+                for r, seq in enumerate(chunk):
+                    values[start + r] += tuple(logp[r][: len(seq) - 1])
+            return values

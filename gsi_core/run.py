@@ -48,8 +48,8 @@ class Run:
         return sum(s.decision == "accepted" for s in decided) / len(decided) if decided else None
 
     def step_choices(self) -> list[tuple[str, int]]:
-        """(label, step index) for the inspector, rejected steps first."""
-        steps = sorted(self.steps, key=lambda s: (s.decision != "fallback", s.index))
+        """(label, step index) for the inspector: rejected steps first, newest first within each group."""
+        steps = sorted(self.steps, key=lambda s: (s.decision != "fallback", -s.index))
         return [(f"Step {s.index + 1} — {_DECISION_MARKS[s.decision]}", s.index) for s in steps]
 
     def to_jsonl(self) -> str:

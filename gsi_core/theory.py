@@ -190,15 +190,16 @@ class ToyStepModel:
         self._log = np.log(np.maximum(self.probabilities, 1e-300))
 
     def _draft(self, k: int):
-        return Draft(text=f"Step {self.world.labels[k]}", token_ids=(k,), vocab=self.vocab,
-                     logprob=float(self._log[k]), finish_reason="eos")
+        text, logprob = f"Step {self.world.labels[k]}", float(self._log[k])
+        return Draft(text=text, token_ids=(k,), vocab=self.vocab, logprob=logprob, finish_reason="eos",
+                     token_logprobs=(logprob,), token_texts=(text,))
 
     def draft(self, prompt, steps, n, *, temperature, max_tokens, seed):
         rng = np.random.default_rng(seed)
         return [self._draft(int(k)) for k in rng.choice(len(self.probabilities), size=n, p=self.probabilities)]
 
-    def logprobs(self, prompt, steps, candidates, *, temperature):
-        return [float(self._log[c.token_ids[0]]) for c in candidates]
+    def token_logprobs(self, prompt, steps, candidates, *, temperature):
+        return [(float(self._log[c.token_ids[0]]),) for c in candidates]
 
 
 def toy_parts(world: ToyWorld):

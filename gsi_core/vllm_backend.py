@@ -133,8 +133,7 @@ class VLLMStepModel(TokenizedStepModel):
         drafts = []
         for choice in choices:
             ids = choice["token_ids"]
-            logprob = float(sum(choice["logprobs"]["token_logprobs"]))
-            drafts.append(self._draft(ids, logprob, self._finish_reason(ids)))
+            drafts.append(self._draft(ids, choice["logprobs"]["token_logprobs"], self._finish_reason(ids)))
         return drafts
 
     def _finish_reason(self, ids: Sequence[int]) -> str:
@@ -142,9 +141,9 @@ class VLLMStepModel(TokenizedStepModel):
             return "eos"
         return "step" if STEP_END in self.tokenizer.decode(ids) else "length"
 
-    def logprobs(
+    def token_logprobs(
         self, prompt: Prompt, steps: Sequence[Draft], candidates: Sequence[Draft], *, temperature: float
-    ) -> list[float]:
+    ) -> list[tuple[float, ...]]:
         prefix = tuple(self.prefix_ids(prompt, steps))
         sequences = [self.step_ids(c) for c in candidates]
         if temperature == 1.0:
@@ -152,20 +151,20 @@ class VLLMStepModel(TokenizedStepModel):
         self.check_logprobs_mode(prefix)
         return self._position_logprobs(prefix, sequences, temperature)
 
-    def _prompt_logprobs(self, prefix: tuple[int, ...], sequences: list[tuple[int, ...]]) -> list[float]:
+    def _prompt_logprobs(self, prefix: tuple[int, ...], sequences: list[tuple[int, ...]]) -> list[tuple[float, ...]]:
         """At T = 1 the raw prompt log-probs are the tempered ones: one batched request, one prompt per step."""
         wanted = [s for s in dict.fromkeys(sequences) if s]
-        totals: dict[tuple[int, ...], float] = {(): 0.0}
+        values: dict[tuple[int, ...], tuple[float, ...]] = {(): ()}
         if wanted:
             choices = self._completions([list(prefix + s) for s in wanted], max_tokens=1, temperature=1.0,
                                         prompt_logprobs=0)
             for sequence, choice in zip(wanted, choices):
                 rows = choice["prompt_logprobs"][len(prefix):]
-                totals[sequence] = sum(row[str(token)]["logprob"] for row, token in zip(rows, sequence))
-        return [totals[s] for s in sequences]
+                values[sequence] = tuple(float(row[str(token)]["logprob"]) for row, token in zip(rows, sequence))
+        return [values[s] for s in sequences]
 
     def _position_logprobs(self, prefix: tuple[int, ...], sequences: list[tuple[int, ...]],
-                           temperature: float) -> list[float]:
+                           temperature: float) -> list[tuple[float, ...]]:
         """Each (prefix + step[:j], step[j]) pair as a one-token request for that token's processed log-prob."""
         positions = list(dict.fromkeys((s[:j], s[j]) for s in sequences for j in range(len(s))))
         logprob: dict[tuple[tuple[int, ...], int], float] = {}
@@ -177,7 +176,7 @@ class VLLMStepModel(TokenizedStepModel):
             )
             for (head, token), choice in zip(chunk, choices):
                 logprob[head, token] = choice["logprobs"]["top_logprobs"][0][f"token_id:{token}"]
-        return [float(sum(logprob[s[:j], s[j]] for j in range(len(s)))) for s in sequences]
+        return [tuple(float(logprob[s[:j], s[j]]) for j in range(len(s))) for s in sequences]
 
 
 def _chunks_by_token_count(positions: list[tuple[Any, int]], limit: int) -> list[list[tuple[Any, int]]]:

@@ -25,13 +25,17 @@ class Prompt:
 
 @dataclass(frozen=True)
 class Draft:
-    """A sampled step. `token_ids` are in the tokenizer named by `vocab`; `logprob` is under the sampler."""
+    """A sampled step. `token_ids` are in the tokenizer named by `vocab`; `logprob` is under the sampler, and
+    `token_logprobs` (one per token, summing to `logprob`) and `token_texts` (the text each token adds) let the
+    inspector show where two models disagree; both are empty where a model does not give them."""
 
     text: str
     token_ids: tuple[int, ...]
     vocab: str
     logprob: float
     finish_reason: str  # "step" (ended with a blank line), "eos" or "length" (hit the per-step cap)
+    token_logprobs: tuple[float, ...] = ()
+    token_texts: tuple[str, ...] = ()
 
 
 class StepModel(Protocol):
@@ -44,9 +48,9 @@ class StepModel(Protocol):
         self, prompt: Prompt, steps: Sequence[Draft], n: int, *, temperature: float, max_tokens: int, seed: int
     ) -> list[Draft]: ...
 
-    def logprobs(
+    def token_logprobs(
         self, prompt: Prompt, steps: Sequence[Draft], candidates: Sequence[Draft], *, temperature: float
-    ) -> list[float]: ...
+    ) -> list[tuple[float, ...]]: ...
 
 
 class RewardModel(ABC):

@@ -9,13 +9,14 @@ from pathlib import Path
 import gradio as gr
 
 from gsi_core.config import ConfigError
-from gsi_core.figures import candidates_figure, latency_figure, timeline_figure
+from gsi_core.figures import (candidates_figure, candidates_summary, latency_figure, latency_summary, timeline_figure,
+                              timeline_summary)
 from gsi_core.methods import METHODS
 
 from .gpu import GPU_SECONDS_LIMIT
 from .runs import MAX_UI_N, Example, ModelStore, check_problem, make_config
 from .state import RunState
-from .views import CANDIDATE_COLUMNS, candidate_rows, explain_step, solution_html, status_line
+from .views import CANDIDATE_COLUMNS, candidate_rows, explain_step, solution_html, status_line, token_view_html
 
 EXPLANATION = """
 **The idea.** Best-of-n with a reward aims at the *tilted policy* π_{β,B}(y) ∝ π_B(y)·exp(β·r(y)): the big
@@ -26,9 +27,11 @@ r̃ = r + (1/β)·log(π_B/π_S) reaches u; otherwise π_B writes the step itsel
 """
 
 
-def _render(state: RunState, started: float, running: bool, export_dir: Path | None = None):
-    """All Explore outputs for the run so far."""
+def _render(state: RunState, started: float, running: bool, export_dir: Path | None = None, clear_pick: bool = False):
+    """All Explore outputs for the run so far. The inspector's list grows with every step and keeps the step a
+    visitor picked; a new run (no steps yet) or a replay clears the pick."""
     steps = state.steps
+    clear = {"value": None} if clear_pick or not steps else {}
     return (
         solution_html(state),
         candidates_figure(steps[-1]) if steps else None,
@@ -37,7 +40,10 @@ def _render(state: RunState, started: float, running: bool, export_dir: Path | N
         status_line(state, time.perf_counter() - started, running),
         state,
         str(state.save(export_dir)) if export_dir else gr.skip(),
-        gr.update(choices=state.step_choices(), value=None) if export_dir else gr.skip(),
+        gr.update(choices=state.step_choices(), **clear),
+        candidates_summary(steps[-1]) if steps else "",
+        timeline_summary(state.events),
+        latency_summary(state.events),
     )
 
 
@@ -70,15 +76,23 @@ def render(store: ModelStore, examples: list[Example]) -> dict:
             solution = gr.HTML(solution_html(RunState()), elem_id="gsi-solution")
         with gr.Column(scale=1):
             step_plot = gr.Plot(label="Candidates of the latest step", elem_id="gsi-step-plot")
+            step_summary = gr.Markdown(elem_classes="gsi-chart-summary")
     with gr.Row():
-        timeline_plot = gr.Plot(label="Timeline")
-        latency_plot = gr.Plot(label="Latency")
+        with gr.Column():
+            timeline_plot = gr.Plot(label="Timeline")
+            timeline_text = gr.Markdown(elem_classes="gsi-chart-summary")
+        with gr.Column():
+            latency_plot = gr.Plot(label="Latency")
+            latency_text = gr.Markdown(elem_classes="gsi-chart-summary")
     gr.Markdown(EXPLANATION + "\nThe *Tilted policy* tab shows the same idea on exact toy worlds.")
 
     with gr.Accordion("Inspect a step", open=True):
-        step_choice = gr.Dropdown([], label="Step (rejected first)", elem_id="gsi-step-choice")
+        step_choice = gr.Dropdown([], label="Step (rejected first, newest first; open any while the run goes on)",
+                                  elem_id="gsi-step-choice")
         inspect_text = gr.Markdown()
+        token_view = gr.HTML(elem_id="gsi-token-view")
         inspect_plot = gr.Plot(label="The step's drafts")
+        inspect_summary = gr.Markdown(elem_classes="gsi-chart-summary")
         drafts_table = gr.Dataframe(headers=CANDIDATE_COLUMNS, label="Drafts of π_S", wrap=True, interactive=False)
         fallback_table = gr.Dataframe(headers=CANDIDATE_COLUMNS, label="Fallback candidates of π_B", wrap=True,
                                       interactive=False)
@@ -87,7 +101,8 @@ def render(store: ModelStore, examples: list[Example]) -> dict:
         replay_file = gr.File(label="Replay an exported run", file_types=[".jsonl"], type="filepath")
 
     export_dir = Path(tempfile.mkdtemp(prefix="gsi-exports-"))
-    outputs = [solution, step_plot, timeline_plot, latency_plot, status, state, export_file, step_choice]
+    outputs = [solution, step_plot, timeline_plot, latency_plot, status, state, export_file, step_choice,
+               step_summary, timeline_text, latency_text]
 
     def pick_example(label):
         chosen = next((e for e in examples if e.label == label), None)
@@ -101,7 +116,8 @@ def render(store: ModelStore, examples: list[Example]) -> dict:
             raise gr.Error(str(error)) from None
         started, current = time.perf_counter(), RunState()
         if not store.loaded:
-            yield (gr.skip(),) * 4 + (f"Loading {store.preset.name}: π_S, π_B and the reward (first run only)…",) + (gr.skip(),) * 3
+            loading = f"Loading {store.preset.name}: π_S, π_B and the reward (first run only)…"
+            yield (gr.skip(),) * 4 + (loading,) + (gr.skip(),) * (len(outputs) - 5)
         store.get()  # outside the GPU call
         for event in store.run(method, problem, config):
             current = current.add(event)
@@ -114,8 +130,9 @@ def render(store: ModelStore, examples: list[Example]) -> dict:
     def inspect(state: RunState, index):
         step = next((s for s in state.steps if s.index == index), None)
         if step is None:
-            return "Run a problem, then pick a step here.", None, [], []
-        return explain_step(step), candidates_figure(step), candidate_rows(step), candidate_rows(step, fallback=True)
+            return "Run a problem, then pick a step here.", "", None, "", [], []
+        return (explain_step(step), token_view_html(step), candidates_figure(step), candidates_summary(step),
+                candidate_rows(step), candidate_rows(step, fallback=True))
 
     def replay(path):
         if not path:
@@ -124,15 +141,16 @@ def render(store: ModelStore, examples: list[Example]) -> dict:
             replayed = RunState.from_jsonl(Path(path).read_text())
         except (ValueError, UnicodeDecodeError) as error:
             raise gr.Error(f"Could not replay that file: {error}") from None
-        return _render(replayed, time.perf_counter(), running=False, export_dir=export_dir)
+        return _render(replayed, time.perf_counter(), running=False, export_dir=export_dir, clear_pick=True)
 
     example.change(pick_example, example, problem, queue=False, show_progress="hidden", api_visibility="private")
     run_event = run_button.click(run, [problem, method, n, beta, threshold, temperature, seed, max_steps], outputs,
                                  api_name="run", concurrency_limit=1, concurrency_id="models")
     stop_button.click(lambda: "**Stopped** — the run ended between steps; its steps so far stay below.", None, status,
                       cancels=[run_event], queue=False, api_visibility="private")
-    step_choice.change(inspect, [state, step_choice], [inspect_text, inspect_plot, drafts_table, fallback_table],
-                       api_visibility="private", queue=False)
+    step_choice.change(inspect, [state, step_choice],
+                       [inspect_text, token_view, inspect_plot, inspect_summary, drafts_table, fallback_table],
+                       api_name="inspect", queue=False)
     replay_file.upload(replay, replay_file, outputs, api_name="replay")
     return {"problem": problem, "n": n, "beta": beta, "threshold": threshold, "temperature": temperature,
             "seed": seed, "max_steps": max_steps}

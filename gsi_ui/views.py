@@ -73,3 +73,83 @@ def explain_step(step: StepEvent) -> str:
     committed = step.fallback[step.fallback_chosen]
     return (f"{picked}; {test}, so it was **rejected**. π_B drew {len(step.fallback)} steps and #{step.fallback_chosen} "
             f"(r = {committed.reward:.3f}, weight {committed.weight:.2f}) was committed.")
+
+
+# --- the token view: where π_B disagrees with π_S -----------------------------------------------------------
+
+SHADE_LIMIT = 3.0  # nats of |log π_B − log π_S| at which a token's shade is full
+_LESS_LIKELY = (202, 0, 32)  # π_B gives the token less probability than π_S did
+_MORE_LIKELY = (5, 113, 176)  # π_B gives it more
+_STRONGEST = 0.55  # the full shade's share of colour over white, which keeps the view's dark text readable on it
+
+
+def token_shade(difference: float) -> str:
+    """The background of a token: white at 0, red where π_B finds it less likely, blue where more likely."""
+    colour = _LESS_LIKELY if difference < 0 else _MORE_LIKELY
+    share = _STRONGEST * min(abs(difference) / SHADE_LIMIT, 1.0)
+    return "#" + "".join(f"{round(255 - share * (255 - c)):02x}" for c in colour)
+
+
+def _token_legend() -> str:
+    stops = [-SHADE_LIMIT, -SHADE_LIMIT / 2, 0.0, SHADE_LIMIT / 2, SHADE_LIMIT]
+    swatches = "".join(f'<span class="gsi-token" style="background:{token_shade(d)}">{f"{d:+g}" if d else "0"}</span>'
+                       for d in stops)
+    return (f'<div class="gsi-token-legend">log π_B − log π_S per token: π_B less likely {swatches} π_B more '
+            f"likely (full shade at ±{SHADE_LIMIT:g} nats; hover a token, or open its table)</div>")
+
+
+def _differences(candidate) -> list[float] | None:
+    if candidate.token_logprobs_small is None or candidate.token_logprobs_big is None:
+        return None
+    return [b - s for s, b in zip(candidate.token_logprobs_small, candidate.token_logprobs_big)]
+
+
+def _token_spans(candidate, differences: list[float]) -> str:
+    spans = []
+    for piece, small, big, difference in zip(candidate.token_texts, candidate.token_logprobs_small,
+                                             candidate.token_logprobs_big, differences):
+        title = f"{piece!r}: log π_S {small:.4f}, log π_B {big:.4f}, difference {difference:+.4f}"
+        spans.append(f'<span class="gsi-token" style="background:{token_shade(difference)}" '
+                     f'title="{html.escape(title)}">{html.escape(piece)}</span>')
+    return "".join(spans)
+
+
+def _token_table(candidate, differences: list[float]) -> str:
+    rows = "".join(f"<tr><td>{html.escape(repr(piece))}</td><td>{small:.4f}</td><td>{big:.4f}</td>"
+                   f"<td>{difference:+.4f}</td></tr>"
+                   for piece, small, big, difference in zip(candidate.token_texts, candidate.token_logprobs_small,
+                                                            candidate.token_logprobs_big, differences))
+    return ("<details><summary>per-token numbers</summary><table class=\"gsi-token-table\"><tr><th>token</th>"
+            f"<th>log π_S</th><th>log π_B</th><th>difference</th></tr>{rows}</table></details>")
+
+
+def _draft_html(label: str, candidate, sampled: bool) -> str:
+    differences = _differences(candidate)
+    facts = [f"r = {candidate.reward:.3f}" if candidate.reward is not None else None,
+             f"log π_B − log π_S = {candidate.logp_big - candidate.logp_small:+.2f}"
+             if candidate.logp_big is not None and candidate.logp_small is not None else None,
+             f"r̃ = {candidate.tilted_reward:.3f}" if candidate.tilted_reward is not None else None]
+    head = f"<b>{label}{' ◆ sampled' if sampled else ''}</b> " + " · ".join(f for f in facts if f)
+    if differences is None:
+        body = (f'<div class="gsi-tokens">{html.escape(candidate.text)}</div>'
+                '<div class="gsi-note">No per-token log-probs for this step (π_B did not score it token by token).</div>')
+    else:
+        worst = min(range(len(differences)), key=differences.__getitem__)
+        objection = (f"π_B objects most to {html.escape(repr(candidate.token_texts[worst]))} ({differences[worst]:+.2f})."
+                     if differences[worst] < 0 else "π_B finds every token at least as likely as π_S did.")
+        body = (f'<div class="gsi-tokens">{_token_spans(candidate, differences)}</div>'
+                f'<div class="gsi-note">{objection}</div>' + _token_table(candidate, differences))
+    reasons = getattr(candidate, "reward_reasons", None)
+    if reasons:
+        body += ('<ul class="gsi-reasons" aria-label="reward reasons">'
+                 + "".join(f"<li>{html.escape(reason)}</li>" for reason in reasons) + "</ul>")
+    return f'<div class="gsi-draft"><div class="gsi-draft-head">{head}</div>{body}</div>'
+
+
+def token_view_html(step: StepEvent) -> str:
+    """Every draft of the step as its text, each token shaded by log π_B − log π_S, with the reward's reasons
+    where it gives any; π_B's fallback candidates too where both models' values exist."""
+    drafts = [_draft_html(f"π_S draft #{i}", c, i == step.chosen) for i, c in enumerate(step.candidates)]
+    fallback = [_draft_html(f"π_B candidate #{i}", c, i == step.fallback_chosen)
+                for i, c in enumerate(step.fallback) if _differences(c) is not None]
+    return f'<div class="gsi-token-view">{_token_legend()}{"".join(drafts + fallback)}</div>'

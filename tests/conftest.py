@@ -60,7 +60,8 @@ def tiny_presets_file(tmp_path_factory, tokenizer):
     """A presets file whose models are tiny checkpoints saved to disk, loaded back through `from_pretrained`."""
     root = tmp_path_factory.mktemp("models")
     for name, model in (("small", build_lm(tokenizer, seed=1)), ("big", build_lm(tokenizer, seed=2)),
-                        ("prm", build_prm(tokenizer, seed=3)), ("long", build_long_lm(tokenizer, seed=4))):
+                        ("prm", build_prm(tokenizer, seed=3)), ("long", build_long_lm(tokenizer, seed=4)),
+                        ("other-long", build_long_lm(tokenizer, seed=5))):
         model.save_pretrained(root / name)
         tokenizer.save_pretrained(root / name)
     path = root / "presets.yaml"
@@ -80,6 +81,10 @@ def tiny_presets_file(tmp_path_factory, tokenizer):
         f"    small: {root / 'long'}\n"
         f"    big: {root / 'long'}\n"
         "    decoding: {n: 16, max_steps: 45, max_step_tokens: 64}\n"
+        "  tiny-live:\n"  # long runs in which π_B, another sharp model, rejects π_S's drafts
+        f"    small: {root / 'long'}\n"
+        f"    big: {root / 'other-long'}\n"
+        "    decoding: {n: 4, max_steps: 45, max_step_tokens: 24}\n"
     )
     return str(path)
 

@@ -23,7 +23,7 @@ def launch(preset: str, presets_file: str):
         demo = app.build_demo(preset)
     finally:
         os.environ.pop("GSI_PRESETS_FILE") if previous is None else os.environ.update(GSI_PRESETS_FILE=previous)
-    demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", quiet=True)
+    demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", quiet=True, css=app.CSS)
     return demo
 
 

@@ -63,10 +63,12 @@ class RunContext:
         previous = [step.text for step in self.steps]
         return self._timed(stage, self.reward.score_candidates, self.problem, previous, [d.text for d in drafts])
 
-    def logprobs_big(self, drafts: Sequence[Draft]) -> list[float]:
+    def token_logprobs_big(self, drafts: Sequence[Draft]) -> list[tuple[float, ...]]:
+        """π_B's log-prob of each token of each draft (sum one draft's for log π_B of the draft)."""
         self.tokens["scored_big"] += sum(len(d.token_ids) for d in drafts)
         return self._timed(
-            "scoring", self.models["big"].logprobs, self.prompt, self.steps, drafts, temperature=self.config.temperature
+            "scoring", self.models["big"].token_logprobs, self.prompt, self.steps, drafts,
+            temperature=self.config.temperature,
         )
 
     def soft_best_of_n(self, role: Role, index: int, *, fallback: bool = False) -> tuple[list[Draft], tuple[Candidate, ...], int]:
@@ -84,28 +86,41 @@ def candidates(
     role: Role,
     *,
     rewards: Sequence[float] | None = None,
-    logp_other: Sequence[float] | None = None,
+    token_logprobs_other: Sequence[Sequence[float]] | None = None,
     tilted: Sequence[float] | None = None,
     weights: Sequence[float] | None = None,
 ) -> tuple[Candidate, ...]:
-    """Event records of `drafts` sampled by `role`; `logp_other` is their log-prob under the other model."""
+    """Event records of `drafts` sampled by `role`; `token_logprobs_other` are their tokens' log-probs under the
+    other model. Both models' values are recorded per token where they cover the same tokens (the models share
+    a vocabulary, so the other one scored the drafted ids) and the drafter gave its own per token."""
     n = len(drafts)
     rewards, tilted, weights = (list(v) if v is not None else [None] * n for v in (rewards, tilted, weights))
-    other = list(logp_other) if logp_other is not None else [None] * n
-    return tuple(
-        Candidate(
+    other = [tuple(v) for v in token_logprobs_other] if token_logprobs_other is not None else [None] * n
+    records = []
+    for i, d in enumerate(drafts):
+        logp_other = None if other[i] is None else float(sum(other[i]))
+        per_token = other[i] is not None and len(other[i]) == len(d.token_logprobs) == len(d.token_ids) > 0
+        own, theirs = (_rounded(d.token_logprobs), _rounded(other[i])) if per_token else (None, None)
+        records.append(Candidate(
             text=d.text,
             num_tokens=len(d.token_ids),
             source=role,
             finish_reason=d.finish_reason,
-            logp_small=d.logprob if role == "small" else other[i],
-            logp_big=d.logprob if role == "big" else other[i],
+            logp_small=d.logprob if role == "small" else logp_other,
+            logp_big=d.logprob if role == "big" else logp_other,
             reward=None if rewards[i] is None else float(rewards[i]),
             tilted_reward=None if tilted[i] is None else float(tilted[i]),
             weight=None if weights[i] is None else float(weights[i]),
-        )
-        for i, d in enumerate(drafts)
-    )
+            token_texts=d.token_texts if per_token else None,
+            token_logprobs_small=own if role == "small" else theirs,
+            token_logprobs_big=own if role == "big" else theirs,
+        ))
+    return tuple(records)
+
+
+def _rounded(values: Sequence[float]) -> tuple[float, ...]:
+    """Per-token log-probs as events keep them: 4 digits, a fifth of the bytes of a full float."""
+    return tuple(round(float(v), 4) for v in values)
 
 
 StepFunction = Callable[[RunContext, int], tuple[StepEvent, Draft]]

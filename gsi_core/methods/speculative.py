@@ -16,12 +16,14 @@ def speculative_step(
     drafts = context.draft("small", config.n, index)
     rewards = context.rewards(drafts)
     logp_small = [d.logprob for d in drafts]
-    logp_big = context.logprobs_big(drafts) if score_with_big else None
+    token_logp_big = context.token_logprobs_big(drafts) if score_with_big else None
+    logp_big = [float(sum(values)) for values in token_logp_big] if token_logp_big is not None else None
     chosen, weights = soft_select(selection.logits(rewards, logp_small, logp_big), context.rng(index, "select"))
     tilted = None
     if logp_big is not None:
         tilted = [tilted_reward(r, b, s, config.beta) for r, b, s in zip(rewards, logp_big, logp_small)]
-    drafted = candidates(drafts, "small", rewards=rewards, logp_other=logp_big, tilted=tilted, weights=weights)
+    drafted = candidates(drafts, "small", rewards=rewards, token_logprobs_other=token_logp_big, tilted=tilted,
+                         weights=weights)
     if acceptance.accepts(rewards[chosen], tilted[chosen] if tilted else None):
         committed, fallback, fallback_chosen, decision = drafts[chosen], (), None, "accepted"
     else:

@@ -157,6 +157,32 @@ def test_stop_ends_a_comparison_between_steps_and_keeps_the_finished_rows(tiny_p
         demo.close()
 
 
+def test_a_step_is_inspected_while_the_run_goes_on(tiny_presets_file):
+    """The inspector's list grows with every step; picking one mid-run answers at once and the run streams on."""
+    demo = launch("tiny-long", tiny_presets_file)
+    try:
+        # a loaded shared CPU can take more than httpx's default 5 s to answer while the run computes
+        client = Client(demo.local_url, verbose=False, httpx_kwargs={"timeout": 120})
+        client.predict(*run_args(max_steps=1, n=2), api_name="/run")  # load the models first
+        job = client.submit(*run_args(n=4, u=1.5, max_steps=45), api_name="/run")  # u above any r̃: all rejected
+        while len(job.outputs()) < 3:  # the start, then two steps decided
+            time.sleep(0.05)
+        live = job.outputs()[-1]
+        assert live[4].startswith("**Running** — step 2") and "2 rejected (step 1, 2)" in live[8]
+        explanation, tokens, plot, summary, drafts, fallback = client.predict(1, api_name="/inspect")
+        assert not job.done()
+        assert explanation.startswith("Draft #") and "**rejected**" in explanation
+        assert summary.startswith("Step 2: 4 drafts") and len(drafts["data"]) == 4 and len(fallback["data"]) == 4
+        assert tokens.count('class="gsi-draft"') == 4 and 'class="gsi-token" style="background:#' in tokens
+        seen = len(job.outputs())
+        while len(job.outputs()) == seen and not job.done():  # the run streams on after the pick
+            time.sleep(0.05)
+        assert job.outputs()[-1][4].startswith("**Running** — step 3")
+        job.cancel()
+    finally:
+        demo.close()
+
+
 def test_the_tilted_policy_lab_answers_a_slider_change_with_exact_figures(client):
     from gsi_core.theory import WORLDS, method_distributions
 

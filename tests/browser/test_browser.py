@@ -1,11 +1,15 @@
-"""One real headless Chromium session against the app: Run, watch the step chart render, open a rejected step."""
+"""Real headless Chromium sessions against the app: Run, watch the step chart render, open a rejected step
+(after the run, and during one), and the page at a phone's width."""
 
 import os
+import re
 import shutil
 from urllib.parse import urlparse
 
 import pytest
 from playwright.sync_api import sync_playwright
+
+from support import launch
 
 CHROMIUM = os.environ.get("GSI_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -35,7 +39,7 @@ def test_run_watch_and_inspect_a_step_in_the_browser(browser, tiny_app, tmp_path
     first = page.get_by_role("option").first
     label = first.inner_text()
     first.click()
-    explanation = page.locator("text=was sampled")
+    explanation = page.get_by_text(re.compile(r"^Draft #\d+ was sampled"))  # the inspector, not a chart summary
     explanation.wait_for(timeout=30_000)
     assert ("rejected" in explanation.inner_text()) == ("rejected" in label)
     page.screenshot(path=str(tmp_path / "explore.png"), full_page=True)
@@ -53,3 +57,33 @@ def test_the_page_fits_a_phone_width(browser, tiny_app):
     page.goto(tiny_app.local_url)
     page.get_by_role("button", name="Run", exact=True).wait_for()
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+
+
+def test_a_rejected_step_opens_in_the_token_view_during_a_run_also_at_a_phone_width(browser, tiny_presets_file,
+                                                                                  tmp_path):
+    demo = launch("tiny-live", tiny_presets_file)
+    try:
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(demo.local_url)
+        page.get_by_role("button", name="Run", exact=True).click()
+        page.wait_for_selector("#gsi-status :text('Running — step 2')", timeout=180_000)
+        page.locator("#gsi-step-choice input").click()
+        rejected = page.get_by_role("option").filter(has_text="rejected").first
+        label = rejected.inner_text()
+        rejected.click()
+        page.wait_for_selector("#gsi-token-view .gsi-token[title]", timeout=60_000)
+        assert page.locator("#gsi-status").inner_text().startswith("Running")  # the run goes on
+        assert page.locator("#gsi-token-view .gsi-draft").count() == 4 and label.startswith("Step 2")
+        page.locator("#gsi-token-view").screenshot(path=str(tmp_path / "token-view.png"))
+        assert (tmp_path / "token-view.png").stat().st_size > 5_000
+
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.wait_for_timeout(500)
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+        page.screenshot(path=str(tmp_path / "phone.png"), full_page=True)
+        assert (tmp_path / "phone.png").stat().st_size > 10_000
+        page.get_by_role("button", name="Stop", exact=True).click()
+        page.wait_for_selector("#gsi-status :text('Stopped')", timeout=60_000)
+        print(f"screenshots in {tmp_path}")
+    finally:
+        demo.close()

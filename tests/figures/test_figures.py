@@ -1,14 +1,19 @@
 """Figure builders and UI views are pure functions of events: tested on a real tiny run, no browser."""
 
 import copy
+import dataclasses
+import html
+import re
 
 import pytest
 
 from gsi_core import run_method
 from gsi_core.costs import estimated_flops
-from gsi_core.figures import candidates_figure, comparison_figure, latency_figure, timeline_figure
+from gsi_core.figures import (candidates_figure, candidates_summary, comparison_figure, latency_figure,
+                              latency_summary, timeline_figure, timeline_summary)
+from gsi_core.events import from_json, to_json
 from gsi_ui.state import RunState
-from gsi_ui.views import candidate_rows, explain_step, solution_html
+from gsi_ui.views import SHADE_LIMIT, candidate_rows, explain_step, solution_html, token_shade, token_view_html
 
 
 @pytest.fixture
@@ -52,6 +57,9 @@ def test_state_round_trips_through_an_export(events):
     assert sorted(index for _, index in choices) == [s.index for s in state.steps]
     rejected = [label for label, _ in choices if "rejected" in label]
     assert [label for label, _ in choices][: len(rejected)] == rejected  # rejected steps first
+    indices = [index for label, index in choices]
+    assert indices[: len(rejected)] == sorted(indices[: len(rejected)], reverse=True)  # newest first
+    assert indices[len(rejected):] == sorted(indices[len(rejected):], reverse=True)
 
 
 def test_views_explain_the_decision(events):
@@ -71,3 +79,88 @@ def test_flops_estimate(events):
     flops = estimated_flops(start, summary)
     assert flops["small"] == 2 * start.small_params * summary.tokens_small
     assert flops["big"] == 2 * start.big_params * (summary.tokens_big + summary.tokens_scored_big)
+
+
+TOKEN_SPAN = re.compile(r'<span class="gsi-token" style="background:(#[0-9a-f]{6})" title="([^"]*)">([^<]*)</span>')
+
+
+def test_token_view_shades_every_token_by_the_models_disagreement(events):
+    for step in RunState(tuple(events)).steps:
+        view = token_view_html(step)
+        assert "π_B less likely" in view and "π_B more likely" in view  # the legend
+        drafts = view.split('<div class="gsi-draft">')[1:]
+        assert len(drafts) == len(step.candidates)  # π_B's fallback drafts have no π_S values: not shown
+        for candidate, draft in zip(step.candidates, drafts):
+            spans = TOKEN_SPAN.findall(draft)
+            assert "".join(html.unescape(text) for _, _, text in spans) == candidate.text
+            assert len(spans) == candidate.num_tokens
+            for (shade, title, _), small, big in zip(spans, candidate.token_logprobs_small, candidate.token_logprobs_big):
+                assert shade == token_shade(big - small)
+                assert f"log π_S {small:.4f}, log π_B {big:.4f}" in html.unescape(title)
+        assert ("◆ sampled" in drafts[step.chosen]) and sum("◆ sampled" in d for d in drafts) == 1
+
+
+def test_token_shades_diverge_from_white_at_zero():
+    assert token_shade(0.0) == "#ffffff"
+    less, more = token_shade(-SHADE_LIMIT), token_shade(SHADE_LIMIT)
+    assert int(less[1:3], 16) > int(less[5:7], 16) and int(more[5:7], 16) > int(more[1:3], 16)  # red, blue
+    assert token_shade(-10 * SHADE_LIMIT) == less and token_shade(-SHADE_LIMIT / 2) not in (less, "#ffffff")
+
+
+def test_token_view_shows_reward_reasons_and_old_events_without_token_values(events):
+    step = RunState(tuple(events)).steps[0]
+    # a Candidate as the reward-reasons change extends it, with a `reward_reasons` field
+    with_reasons_type = dataclasses.make_dataclass(
+        "CandidateWithReasons", [("reward_reasons", tuple, dataclasses.field(default=()))],
+        bases=(type(step.candidates[0]),), frozen=True)
+    reasons = [("the arithmetic 2 < 3 checks out",), ()] + [()] * (len(step.candidates) - 2)
+    with_reasons = [with_reasons_type(**dataclasses.asdict(c), reward_reasons=r) for c, r in zip(step.candidates, reasons)]
+    view = token_view_html(dataclasses.replace(step, candidates=tuple(with_reasons)))
+    assert view.count('class="gsi-reasons"') == 1 and "the arithmetic 2 &lt; 3 checks out" in view
+    old = dataclasses.replace(step, candidates=tuple(dataclasses.replace(c, token_texts=None, token_logprobs_small=None,
+                                                                         token_logprobs_big=None)
+                                                     for c in step.candidates))
+    plain = token_view_html(from_json(to_json(old)))
+    assert not TOKEN_SPAN.search(plain) and plain.count("No per-token log-probs") == len(step.candidates)
+
+
+def test_every_chart_has_a_text_summary(events):
+    steps = RunState(tuple(events)).steps
+    last = steps[-1]
+    assert candidates_summary(last).startswith(f"Step {last.index + 1}: {len(last.candidates)} drafts")
+    assert f"#{last.chosen} was sampled" in candidates_summary(last)
+    rejected = sum(s.decision == "fallback" for s in steps)
+    assert timeline_summary(events).startswith(f"{len(steps)} steps: {len(steps) - rejected} accepted, {rejected} rejected")
+    assert latency_summary(events).endswith("s).") and "drafting" in latency_summary(events)
+    assert timeline_summary(events[:1]) == "No steps yet." and latency_summary(events[:1]) == "No steps timed yet."
+
+
+def relative_luminance(colour: str) -> float:
+    channels = [int(colour.lstrip("#")[i : i + 2], 16) / 255 for i in (0, 2, 4)]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def contrast(a: str, b: str) -> float:
+    """The WCAG 2 contrast ratio of two colours."""
+    lighter, darker = sorted((relative_luminance(a), relative_luminance(b)), reverse=True)
+    return (lighter + 0.05) / (darker + 0.05)
+
+
+def css_colour(css: str, selector: str, prop: str) -> str:
+    rule = re.search(re.escape(selector) + r"\s*\{([^}]*)\}", css).group(1)
+    return re.search(rf"(?:^|[;\s]){prop}:\s*(#[0-9A-Fa-f]{{6}})", rule).group(1)
+
+
+def test_badges_labels_and_shaded_tokens_meet_a_4_5_to_1_contrast():
+    from app import CSS
+
+    assert contrast("#000000", "#FFFFFF") == pytest.approx(21.0)
+    badge_text = css_colour(CSS, ".gsi-badge", "color")
+    for badge in (".gsi-small", ".gsi-big"):
+        assert contrast(badge_text, css_colour(CSS, badge, "background")) >= 4.5, badge
+    view_text, view_background = css_colour(CSS, ".gsi-token-view", "color"), css_colour(CSS, ".gsi-token-view", "background")
+    for shade in (view_background, token_shade(-SHADE_LIMIT), token_shade(SHADE_LIMIT)):
+        assert contrast(view_text, shade) >= 4.5, shade
+    note = css_colour(CSS, ".gsi-token-view .gsi-note, .gsi-token-legend", "color")
+    assert contrast(note, view_background) >= 4.5

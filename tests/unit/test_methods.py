@@ -142,8 +142,8 @@ class ScriptedModel:
         finish = "eos" if text.endswith("<eos>") else "step"
         return [self._draft(text.removesuffix("<eos>"), finish) for _ in range(n)]
 
-    def logprobs(self, prompt, steps, candidates, *, temperature):
-        return [-float(len(c.text)) for c in candidates]
+    def token_logprobs(self, prompt, steps, candidates, *, temperature):
+        return [(-float(len(c.text)),) for c in candidates]
 
 
 @pytest.mark.parametrize(
@@ -158,3 +158,34 @@ def test_runs_stop_at_an_answer_eos_or_the_step_cap(script, stop_reason, steps, 
     model = ScriptedModel(script)
     summary = list(run_method("gsi", PROBLEM, model, model, verifier, config))[-1]
     assert (summary.stop_reason, summary.steps, summary.answer) == (stop_reason, steps, answer)
+
+
+def test_gsi_events_carry_per_token_logprobs_of_both_models_that_add_up_to_the_sums(small, big, verifier, config):
+    events = run("gsi", small, big, verifier, config)
+    steps = [e for e in events if isinstance(e, StepEvent)]
+    for step in steps:
+        for c in step.candidates:
+            assert len(c.token_texts) == len(c.token_logprobs_small) == len(c.token_logprobs_big) == c.num_tokens
+            assert "".join(c.token_texts) == c.text
+            tolerance = 5e-5 * c.num_tokens + 1e-9  # each value is rounded to 4 digits
+            assert sum(c.token_logprobs_small) == pytest.approx(c.logp_small, abs=tolerance)
+            assert sum(c.token_logprobs_big) == pytest.approx(c.logp_big, abs=tolerance)
+            assert all(round(v, 4) == v for v in c.token_logprobs_small + c.token_logprobs_big)
+        # π_B's fallback drafts were not scored by π_S: no per-token values
+        assert all(c.token_logprobs_small is None for c in step.fallback)
+    # an export written before the per-token keys existed still loads, with None in their place
+    old = [{k: v for k, v in to_dict(e).items()} for e in events]
+    for data in old:
+        for c in data.get("candidates", []) + data.get("fallback", []):
+            for key in ("token_texts", "token_logprobs_small", "token_logprobs_big"):
+                del c[key]
+    replayed = [from_json(json.dumps(data)) for data in old]
+    assert all(c.token_logprobs_big is None for e in replayed[1:-1] for c in e.candidates)
+    assert [e.candidates[0].logp_big for e in replayed[1:-1]] == [e.candidates[0].logp_big for e in steps]
+
+
+def test_methods_without_pi_b_scoring_carry_no_per_token_values(small, big, verifier, config):
+    for name in ("rsd", "sbon-small"):
+        steps = [e for e in run(name, small, big, verifier, config) if isinstance(e, StepEvent)]
+        assert all(c.token_logprobs_small is c.token_logprobs_big is c.token_texts is None
+                   for s in steps for c in s.candidates + s.fallback)

@@ -12,13 +12,18 @@ PROMPT = Prompt("Natalia sold clips to 48 of her friends in April. How many clip
 T = 0.7
 
 
-def reference_logprob(model: TransformersStepModel, prefix: tuple[int, ...], step: tuple[int, ...]) -> float:
-    """log π(step | prefix) from one plain forward over the whole sequence, no cache."""
+def reference_token_logprobs(model: TransformersStepModel, prefix: tuple[int, ...], step: tuple[int, ...]) -> list[float]:
+    """log π(token | prefix, earlier tokens) for each token of `step`, from one plain forward, no cache."""
     ids = torch.tensor([prefix + step], device=model.device)
     with torch.inference_mode():
         logits = model.model(input_ids=ids).logits[0].float()
     logp = torch.log_softmax(logits / T, dim=-1)
-    return sum(float(logp[len(prefix) - 1 + i, token]) for i, token in enumerate(step))
+    return [float(logp[len(prefix) - 1 + i, token]) for i, token in enumerate(step)]
+
+
+def reference_logprob(model: TransformersStepModel, prefix: tuple[int, ...], step: tuple[int, ...]) -> float:
+    """log π(step | prefix) from one plain forward over the whole sequence, no cache."""
+    return sum(reference_token_logprobs(model, prefix, step))
 
 
 def draft(model, steps=(), n=4, seed=0, max_tokens=12):
@@ -54,6 +59,27 @@ def test_scoring_equals_a_plain_forward_and_the_sampler(small, big):
         assert value == pytest.approx(reference_logprob(big, prefix, c.token_ids), abs=1e-4)
     own = small.logprobs(PROMPT, committed, candidates, temperature=T)
     assert own == pytest.approx([c.logprob for c in candidates], abs=1e-4)
+
+
+def test_per_token_logprobs_of_drafts_and_scoring_equal_a_plain_forward(small, big):
+    committed = draft(small, seed=1)[:1]
+    candidates = draft(small, steps=committed, n=6, seed=2)
+    scored = big.token_logprobs(PROMPT, committed, candidates, temperature=T)
+    for c, values in zip(candidates, scored):
+        assert "".join(c.token_texts) == c.text and len(c.token_texts) == len(c.token_ids)
+        assert c.token_logprobs == pytest.approx(
+            reference_token_logprobs(small, small.prefix_ids(PROMPT, committed), c.token_ids), abs=1e-4)
+        assert sum(c.token_logprobs) == pytest.approx(c.logprob, abs=1e-9)
+        assert values == pytest.approx(reference_token_logprobs(big, big.prefix_ids(PROMPT, committed), c.token_ids),
+                                       abs=1e-4)
+    assert big.logprobs(PROMPT, committed, candidates, temperature=T) == pytest.approx([sum(v) for v in scored])
+
+
+def test_token_texts_give_a_split_character_to_the_token_that_completes_it(small):
+    ids = tuple(small.tokenizer.encode("Price: 5 € each", add_special_tokens=False))
+    pieces = small.token_texts(ids, small.tokenizer.decode(ids))
+    assert "".join(pieces) == "Price: 5 € each" and len(pieces) == len(ids)
+    assert all("\ufffd" not in piece for piece in pieces)
 
 
 def test_scoring_in_row_chunks_gives_the_same_numbers(big, small, monkeypatch):

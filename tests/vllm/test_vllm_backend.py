@@ -42,9 +42,10 @@ def test_drafts_carry_the_tempered_logprob_the_in_process_model_gives_their_toke
     vllm_model, torch_model = pair["small"]
     drafts = vllm_model.draft(PROMPT, [], 16, temperature=0.7, max_tokens=40, seed=5)
     assert len(drafts) == 16 and len({d.token_ids for d in drafts}) > 1
-    expected = torch_model.logprobs(PROMPT, [], drafts, temperature=0.7)
-    for draft, value in zip(drafts, expected):
-        assert draft.logprob == pytest.approx(value, abs=1e-4)
+    expected = torch_model.token_logprobs(PROMPT, [], drafts, temperature=0.7)
+    for draft, values in zip(drafts, expected):
+        assert draft.logprob == pytest.approx(sum(values), abs=1e-4)
+        assert draft.token_logprobs == pytest.approx(values, abs=1e-4)
         assert draft.vocab == torch_model.vocab  # the same tokenizer: ids pass between backends unchanged
 
 
@@ -77,6 +78,9 @@ def test_scores_equal_the_in_process_backend(pair, temperature):
     expected = torch_big.logprobs(PROMPT, committed, drafts, temperature=temperature)
     assert got == pytest.approx(expected, abs=1e-4)
     assert got[-1] == got[0]
+    per_token = vllm_big.token_logprobs(PROMPT, committed, drafts, temperature=temperature)
+    for values, want in zip(per_token, torch_big.token_logprobs(PROMPT, committed, drafts, temperature=temperature)):
+        assert values == pytest.approx(want, abs=1e-4)
 
 
 def test_more_distinct_tokens_than_one_request_may_ask_for(pair, vllm_tokenizer):
@@ -156,8 +160,8 @@ class Recording:
     def draft(self, *args, **kwargs):
         return self.model.draft(*args, **kwargs)
 
-    def logprobs(self, prompt, steps, candidates, *, temperature):
-        result = self.model.logprobs(prompt, steps, candidates, temperature=temperature)
+    def token_logprobs(self, prompt, steps, candidates, *, temperature):
+        result = self.model.token_logprobs(prompt, steps, candidates, temperature=temperature)
         self.scored.append((prompt, list(steps), list(candidates), temperature, result))
         return result
 
@@ -175,7 +179,10 @@ def test_gsi_runs_on_vllm_and_pi_b_scores_as_in_process(servers, pair):
     assert all(0.0 <= c.reward <= 1.0 for step in steps for c in step.candidates)
     assert big.scored
     for prompt, prefix, candidates, temperature, result in big.scored:
-        assert result == pytest.approx(torch_big.logprobs(prompt, prefix, candidates, temperature=temperature), abs=1e-4)
+        expected = torch_big.token_logprobs(prompt, prefix, candidates, temperature=temperature)
+        assert [len(values) for values in result] == [len(values) for values in expected]
+        for got, want in zip(result, expected):
+            assert got == pytest.approx(want, abs=1e-4)
 
 
 def test_cli_run_with_backend_flags(servers, tmp_path):
