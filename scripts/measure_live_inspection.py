@@ -47,6 +47,7 @@ def main() -> None:
     parser.add_argument("--preset", default="offline-cpu")
     parser.add_argument("--steps", type=int, default=5, help="the run's step cap")
     parser.add_argument("--screenshot", type=Path, default=REPO / "assets" / "token_view_offline_cpu.png")
+    parser.add_argument("--limit", type=float, default=3 * 3600, help="give up after this many seconds")
     args = parser.parse_args()
 
     import yaml
@@ -103,8 +104,8 @@ def main() -> None:
                     picked = (rejected[0], time.perf_counter() - choice_made)
                     args.screenshot.parent.mkdir(parents=True, exist_ok=True)
                     page.locator("#gsi-token-view").screenshot(path=str(args.screenshot))
-                if now - started > 1800:
-                    raise TimeoutError("the run took over 30 minutes")
+                if now - started > args.limit:
+                    raise TimeoutError(f"the run took over {args.limit:g} s")
                 time.sleep(0.1)
             print(status)
             browser.close()
