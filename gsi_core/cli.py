@@ -44,6 +44,15 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--rsd-threshold", type=float, help="RSD's δ")
     _add_decoding_flags(evaluate)
     _add_backend_flags(evaluate)
+    label = commands.add_parser("label-steps", help="label drafted steps by rollouts (Math-Shepherd style); resumable")
+    label.add_argument("--data", help="GSM8K's JSON-lines file (default: the shared benchmarks directory)")
+    label.add_argument("--preset", default="offline-cpu", help="its π_S drafts and rolls out, its π_B drafts some")
+    label.add_argument("--start-row", type=int, default=1000, help="the first GSM8K row labelled (the harness uses the first)")
+    label.add_argument("--limit", type=int, help="at most this many problems from --start-row")
+    label.add_argument("--k", type=int, default=4, help="rollouts per candidate")
+    label.add_argument("--max-steps", type=int, default=8, help="positions per trajectory at most")
+    label.add_argument("--rollout-tokens", type=int, default=384, help="a rollout's token cap")
+    label.add_argument("--out", required=True, help="the run directory: results.jsonl (a line per position), run.json")
     report = commands.add_parser("report", help="the summary table and chart of an eval directory, running nothing")
     report.add_argument("directory")
     bench = commands.add_parser("bench", help="engine speed: overhead, prefix growth, batching, GSI vs sbon-big")
@@ -197,6 +206,50 @@ def eval_command(args: argparse.Namespace, argv: list[str]) -> int:
     return report_command(directory.path)
 
 
+def label_steps_command(args: argparse.Namespace, argv: list[str]) -> int:
+    """Label positions until every problem's trajectory has ended; Ctrl-C or kill stops it, the same resumes."""
+    from .data import load_problems
+    from .evaluation import RunDirectory, run_info
+    from .grading import Grader
+    from .loading import ModelSpec, load_step_model
+    from .step_labels import LabelSettings, label_problems, read_positions
+
+    preset = get_preset(args.preset)
+    decoding = preset.decoding  # drafts as the preset's methods draft: n, temperature, step cap
+    settings = LabelSettings(start_row=args.start_row, n=decoding.n, k=args.k, temperature=decoding.temperature,
+                             max_steps=args.max_steps, max_step_tokens=decoding.max_step_tokens,
+                             rollout_tokens=args.rollout_tokens)
+    rows = load_problems("gsm8k", args.data)[settings.start_row :]
+    problems = list(enumerate(rows, start=settings.start_row))[: args.limit]
+    directory = RunDirectory(args.out)
+    info = run_info("python -m gsi_core " + " ".join(argv), "gsm8k", preset, dataclasses.asdict(settings))
+    directory.open(info)
+    done = read_positions(directory.path)
+    if done:
+        directory.note_resumed(info)
+    print(f"[label] {len(problems)} problems from row {settings.start_row}, {len(done)} positions already "
+          f"labelled → {directory.results}", file=sys.stderr)
+    loaded = {}
+
+    def models(role: str):
+        if role not in loaded:
+            loaded[role] = load_step_model(ModelSpec.from_config(preset.models[role]))
+        return loaded[role]
+
+    grader = Grader()
+    _stop_on_signals()
+    try:
+        for record in label_problems(problems, done, models, lambda a, gold: grader.grade(a, gold, "gsm8k"), settings):
+            directory.append_json(record)
+    except KeyboardInterrupt:
+        print(f"[label] stopped; every finished position is in {directory.results}; the same command resumes",
+              file=sys.stderr)
+        return 130
+    finally:
+        grader.close()
+    return 0
+
+
 def report_command(path) -> int:
     from .evaluation import saved_run_report, summary_table, write_report
 
@@ -258,6 +311,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "eval":
             return eval_command(args, argv)
+        if args.command == "label-steps":
+            return label_steps_command(args, argv)
         if args.command == "report":
             return report_command(args.directory)
         if args.command == "bench":

@@ -173,7 +173,11 @@ class RunDirectory:
         return read_records(self.path)
 
     def append(self, record: Record) -> None:
-        line = json.dumps(dataclasses.asdict(record), ensure_ascii=False) + "\n"
+        self.append_json(dataclasses.asdict(record))
+
+    def append_json(self, data: dict[str, Any]) -> None:
+        """One line, flushed and synced before returning, so a kill never loses a finished line."""
+        line = json.dumps(data, ensure_ascii=False) + "\n"
         with open(self.results, "a", encoding="utf-8") as file:
             file.write(line)
             file.flush()
