@@ -22,6 +22,7 @@ class Candidate:
 
     `weight` is the probability the selection gave it (softmax of its selection logit; 1/0 for argmax).
     `logp_small`/`logp_big` are log π(step | prefix) at the run's temperature, None when not computed.
+    `reward_reasons` are the reward's short reasons for `reward` (empty from a PRM, or when no reward was used).
     """
 
     text: str
@@ -33,6 +34,7 @@ class Candidate:
     reward: float | None = None
     tilted_reward: float | None = None
     weight: float | None = None
+    reward_reasons: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -125,7 +127,8 @@ def to_json(event: Event) -> str:
 
 
 def from_dict(data: dict[str, Any]) -> Event:
-    """Rebuild an event from `to_dict` output (a replayed JSON-lines export, say)."""
+    """Rebuild an event from `to_dict` output (a replayed JSON-lines export, say; one saved before rewards gave
+    reasons has candidates with no reasons)."""
     kind = _EVENT_TYPES.get(data.get("type"))
     if kind is None:
         raise ValueError(f"not an event: type {data.get('type')!r}")
@@ -134,7 +137,8 @@ def from_dict(data: dict[str, Any]) -> Event:
         values["timings"] = StageTimes(**values["timings"])
     for key in ("candidates", "fallback"):
         if key in values:
-            values[key] = tuple(Candidate(**c) for c in values[key])
+            values[key] = tuple(Candidate(**{**c, "reward_reasons": tuple(c.get("reward_reasons", ()))})
+                                for c in values[key])
     return kind(**values)
 
 

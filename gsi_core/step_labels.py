@@ -166,3 +166,14 @@ def label_problems(
                 finished_lengths.append(position + 1)
                 break
 
+
+
+SPLITS = ("all", "train", "heldout")
+
+
+def split_positions(positions: Sequence[dict[str, Any]], part: str) -> list[dict[str, Any]]:
+    """A fixed split by problem: `heldout` holds the problems whose GSM8K row is ≡ 2 (mod 3), never used to fit a
+    reward; `train` the others; `all` both. Splitting by problem keeps sibling positions on one side."""
+    if part not in SPLITS:
+        raise ValueError(f"unknown split {part!r}; choose one of: {', '.join(SPLITS)}")
+    return [p for p in positions if part == "all" or (p["row"] % 3 == 2) == (part == "heldout")]

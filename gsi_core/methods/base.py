@@ -14,7 +14,7 @@ from ..answers import extract_boxed_answer, has_boxed_answer
 from ..config import DecodingConfig
 from ..events import Candidate, Event, Role, RunStarted, RunSummary, StageTimes, StepEvent, add_times
 from ..models import Draft, Prompt, StepModel
-from ..rewards import RewardModel
+from ..rewards import RewardModel, Scored
 from ..selection import SoftRewardSelection, soft_select
 
 _STAGES = ("draft", "select", "fallback", "fallback-select")
@@ -60,7 +60,7 @@ class RunContext:
         self.tokens[role] += sum(len(d.token_ids) for d in drafts)
         return drafts
 
-    def rewards(self, drafts: Sequence[Draft], stage: str = "reward") -> list[float]:
+    def rewards(self, drafts: Sequence[Draft], stage: str = "reward") -> list[Scored]:
         previous = [step.text for step in self.steps]
         return self._timed(stage, self.reward.score_candidates, self.problem, previous, [d.text for d in drafts])
 
@@ -74,24 +74,25 @@ class RunContext:
         """Draw n steps from `role` and pick one with probability softmax(β·r); also GSI's and RSD's fallback,
         whose time is then booked to the `fallback` stage and whose draws use their own seeds."""
         drafts = self.draft(role, self.config.n, index, "fallback" if fallback else "draft")
-        rewards = self.rewards(drafts, stage="fallback" if fallback else "reward")
-        logits = SoftRewardSelection(self.config.beta).logits(rewards)
+        scored = self.rewards(drafts, stage="fallback" if fallback else "reward")
+        logits = SoftRewardSelection(self.config.beta).logits([s.reward for s in scored])
         chosen, weights = soft_select(logits, self.rng(index, "fallback-select" if fallback else "select"))
-        return drafts, candidates(drafts, role, rewards=rewards, weights=weights), chosen
+        return drafts, candidates(drafts, role, scored=scored, weights=weights), chosen
 
 
 def candidates(
     drafts: Sequence[Draft],
     role: Role,
     *,
-    rewards: Sequence[float] | None = None,
+    scored: Sequence[Scored] | None = None,
     logp_other: Sequence[float] | None = None,
     tilted: Sequence[float] | None = None,
     weights: Sequence[float] | None = None,
 ) -> tuple[Candidate, ...]:
-    """Event records of `drafts` sampled by `role`; `logp_other` is their log-prob under the other model."""
+    """Event records of `drafts` sampled by `role`, with their rewards and reasons when `scored`; `logp_other` is
+    their log-prob under the other model."""
     n = len(drafts)
-    rewards, tilted, weights = (list(v) if v is not None else [None] * n for v in (rewards, tilted, weights))
+    scored, tilted, weights = (list(v) if v is not None else [None] * n for v in (scored, tilted, weights))
     other = list(logp_other) if logp_other is not None else [None] * n
     return tuple(
         Candidate(
@@ -101,7 +102,8 @@ def candidates(
             finish_reason=d.finish_reason,
             logp_small=d.logprob if role == "small" else other[i],
             logp_big=d.logprob if role == "big" else other[i],
-            reward=None if rewards[i] is None else float(rewards[i]),
+            reward=None if scored[i] is None else float(scored[i].reward),
+            reward_reasons=() if scored[i] is None else tuple(scored[i].reasons),
             tilted_reward=None if tilted[i] is None else float(tilted[i]),
             weight=None if weights[i] is None else float(weights[i]),
         )

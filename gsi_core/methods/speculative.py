@@ -14,14 +14,15 @@ def speculative_step(
 ) -> tuple[StepEvent, Draft]:
     config = context.config
     drafts = context.draft("small", config.n, index)
-    rewards = context.rewards(drafts)
+    scored = context.rewards(drafts)
+    rewards = [s.reward for s in scored]
     logp_small = [d.logprob for d in drafts]
     logp_big = context.logprobs_big(drafts) if score_with_big else None
     chosen, weights = soft_select(selection.logits(rewards, logp_small, logp_big), context.rng(index, "select"))
     tilted = None
     if logp_big is not None:
         tilted = [tilted_reward(r, b, s, config.beta) for r, b, s in zip(rewards, logp_big, logp_small)]
-    drafted = candidates(drafts, "small", rewards=rewards, logp_other=logp_big, tilted=tilted, weights=weights)
+    drafted = candidates(drafts, "small", scored=scored, logp_other=logp_big, tilted=tilted, weights=weights)
     if acceptance.accepts(rewards[chosen], tilted[chosen] if tilted else None):
         committed, fallback, fallback_chosen, decision = drafts[chosen], (), None, "accepted"
     else:
