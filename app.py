@@ -36,8 +36,8 @@ def build_demo(preset: str | None = None) -> gr.Blocks:
     with gr.Blocks(title="GSI explorer", analytics_enabled=False) as demo:
         gr.Markdown(
             f"# Guided Speculative Inference, step by step\n"
-            f"Preset **{chosen.name}** — π_S `{chosen.small['model']}`, π_B `{chosen.big['model']}`, "
-            f"reward `{chosen.reward.get('model', chosen.reward.get('kind'))}`. {chosen.description}"
+            f"Preset **{chosen.name}** — π_S `{chosen.small.model}`, π_B `{chosen.big.model}`, "
+            f"reward `{chosen.reward.name}`. {chosen.description}"
         )
         with gr.Tabs():
             with gr.Tab("Explore"):

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import sys
 
-from .config import ROLES, ConfigError, DecodingConfig, Preset, get_preset, load_presets
+from .config import (BACKENDS, ROLES, ConfigError, DecodingConfig, MissingServerSetting, Preset, get_preset,
+                     load_presets)
 from .data import FILES
+from .evaluation import EvalProgress
 from .events import to_json
-from .methods import METHODS, run_method
+from .methods import DEFAULT_METHODS, METHODS, run_method
+from .vocabulary import check_problem
 
 # Command-line flag → DecodingConfig field. `--threshold` sets the threshold of the chosen method.
 _OVERRIDES = {"n": "n", "beta": "beta", "temperature": "temperature", "seed": "seed",
@@ -36,7 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = commands.add_parser("eval", help="run methods over a benchmark; resumable; ends with a summary table")
     evaluate.add_argument("--dataset", required=True, choices=list(FILES))
     evaluate.add_argument("--data", help="the dataset's JSON-lines file (default: the shared benchmarks directory)")
-    evaluate.add_argument("--methods", default="gsi,rsd,sbon-small,sbon-big", help="comma-separated method names")
+    evaluate.add_argument("--methods", default=",".join(DEFAULT_METHODS), help="comma-separated method names")
     evaluate.add_argument("--preset", default=None, help="a preset of spaces_config.yaml")
     evaluate.add_argument("--limit", type=int, help="the first N problems")
     evaluate.add_argument("--out", required=True, help="the run directory: results.jsonl, run.json, summary, chart")
@@ -87,7 +89,7 @@ def _add_decoding_flags(parser: argparse.ArgumentParser) -> None:
 
 def _add_backend_flags(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("models on vLLM servers (the preset's models, served elsewhere)")
-    group.add_argument("--backend", choices=["transformers", "vllm"], help="override the preset's backend")
+    group.add_argument("--backend", choices=list(BACKENDS), help="override the preset's backend")
     for role in ROLES:
         group.add_argument(f"--{role}-url", help=f"the vLLM server of the {role} model, e.g. http://host:8000")
         group.add_argument(f"--{role}-model", help="its served name and tokenizer (default: the preset's model)")
@@ -98,27 +100,16 @@ def _preset(args: argparse.Namespace) -> Preset:
     preset = get_preset(args.preset)
     if getattr(args, "backend", None) != "vllm":
         return preset
-    specs = {}
-    for role in ROLES:
-        url, model = getattr(args, f"{role}_url"), getattr(args, f"{role}_model")
-        spec = dict(getattr(preset, role))
-        if role == "reward" and spec.get("kind", "step-verifier") != "prm":
-            if url:
-                spec = {"kind": "prm"}
-            else:
-                continue  # the step verifier runs here, with no server
-        if not url:
-            raise ConfigError(f"--backend vllm needs --{role}-url")
-        spec.update(backend="vllm", url=url, **({"model": model} if model else {}))
-        for local_only in ("device", "dtype"):
-            spec.pop(local_only, None)
-        if not spec.get("model"):
-            raise ConfigError(f"--backend vllm: give --{role}-model, the name the server serves")
-        specs[role] = spec
-    return dataclasses.replace(preset, **specs)
+    try:
+        return preset.on_vllm({role: getattr(args, f"{role}_url") for role in ROLES},
+                              {role: getattr(args, f"{role}_model") for role in ROLES})
+    except MissingServerSetting as missing:
+        flag = f"--{missing.role}-{missing.setting}"
+        raise ConfigError(f"--backend vllm needs {flag}" if missing.setting == "url"
+                          else f"--backend vllm: give {flag}, the name the server serves") from None
 
 
-def _decoding(args: argparse.Namespace, preset) -> "DecodingConfig":
+def _decoding(args: argparse.Namespace, preset: Preset) -> DecodingConfig:
     overrides = {field: getattr(args, flag) for flag, field in _OVERRIDES.items() if getattr(args, flag, None) is not None}
     return preset.decoding.replace(**overrides)
 
@@ -126,8 +117,7 @@ def _decoding(args: argparse.Namespace, preset) -> "DecodingConfig":
 def run_command(args: argparse.Namespace) -> None:
     from .loading import load_components
 
-    if not args.problem.strip():
-        raise ConfigError("the problem is empty: give a question to solve")
+    check_problem(args.problem)  # before any model loads
     preset = _preset(args)
     config = _decoding(args, preset)
     if args.threshold is not None:
@@ -137,31 +127,41 @@ def run_command(args: argparse.Namespace) -> None:
         print(to_json(event), flush=True)
 
 
-def _stop_on_signals() -> None:
-    """Ctrl-C, and `kill -INT` / `kill -TERM` of a run started in the background (where a shell ignores SIGINT),
-    all end a run the same way: finished pairs are on disk, the one in flight is dropped."""
-    import signal
+class _PrintedProgress(EvalProgress):
+    """The evaluation's progress on stderr: a bar, and one line per finished pair (stdout holds only the table)."""
 
-    def interrupt(*_):
-        raise KeyboardInterrupt
+    def __init__(self, dataset: str):
+        self.dataset, self.bar, self.results = dataset, None, None
 
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, interrupt)
+    def planned(self, directory, problems: int, methods: int, done: int, todo: int) -> None:
+        from tqdm import tqdm
+
+        self.results = directory.results
+        print(f"[gsi] {self.dataset}: {problems} problems × {methods} methods, {done} already done, "
+              f"{todo} to run → {directory.results}", file=sys.stderr)
+        if todo:
+            self.bar = tqdm(total=done + todo, initial=done, unit="run", dynamic_ncols=True, file=sys.stderr)
+
+    def advanced(self, problem, method: str, run) -> None:
+        self.bar.set_postfix_str(f"{problem.id} {method} step {len(run.steps)}")
+
+    def recorded(self, record) -> None:
+        self.bar.update(1)
+        self.bar.write(f"{record.problem_id:>8} {record.method:12} {'✓' if record.correct else '✗'} "
+                       f"{record.prediction!s:>12.12} (gold {record.gold}) {record.wall_time:7.1f} s "
+                       f"{record.steps} steps", file=sys.stderr)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
 
 def eval_command(args: argparse.Namespace, argv: list[str]) -> int:
     """Run every pending (problem, method) pair, then print the summary and write the report files."""
-    from tqdm import tqdm
-
     from .data import load_problems
-    from .evaluation import RunDirectory, evaluate, pending, run_info
-    from .grading import Grader
-    from .loading import load_components
+    from .evaluation import check_methods, run_eval
 
-    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
-    unknown = [m for m in methods if m not in METHODS]
-    if not methods or unknown:
-        raise ConfigError(f"unknown method(s) {unknown}; choose from: {', '.join(METHODS)}")
+    methods = check_methods([m.strip() for m in args.methods.split(",") if m.strip()])
     if args.limit is not None and args.limit < 1:
         raise ConfigError("--limit must be at least 1")
     preset = _preset(args)
@@ -172,54 +172,23 @@ def eval_command(args: argparse.Namespace, argv: list[str]) -> int:
         problems = load_problems(args.dataset, args.data, args.limit)
     except OSError as error:
         raise ConfigError(f"cannot read the {args.dataset} problems: {error}") from None
-    directory = RunDirectory(args.out)
-    command = "python -m gsi_core " + " ".join(argv)
-    info = run_info(command, args.dataset, preset, dataclasses.asdict(config))
-    directory.open(info)
-    todo = pending(problems, methods, (r.key for r in directory.records()))
-    total = len(problems) * len(methods)
-    if todo and len(todo) < total:
-        directory.note_resumed(info)
-    print(f"[gsi] {args.dataset}: {len(problems)} problems × {len(methods)} methods, {total - len(todo)} already done, "
-          f"{len(todo)} to run → {directory.results}", file=sys.stderr)
-    if todo:
-        parts = load_components(preset)
-        grader = Grader()
-
-        _stop_on_signals()
-        bar = tqdm(total=total, initial=total - len(todo), unit="run", dynamic_ncols=True, file=sys.stderr)
-
-        def run(problem, method):
-            events = []
-            for event in run_method(method, problem.question, parts.small, parts.big, parts.reward, config):
-                events.append(event)
-                bar.set_postfix_str(f"{problem.id} {method} step {len(events) - 1}")
-            return events[0], events[-1]
-
-        try:
-            for record in evaluate(directory, todo, run, grader.grade, config.seed):
-                bar.update(1)
-                bar.write(f"{record.problem_id:>8} {record.method:12} {'✓' if record.correct else '✗'} "
-                          f"{record.prediction!s:>12.12} (gold {record.gold}) {record.wall_time:7.1f} s "
-                          f"{record.steps} steps", file=sys.stderr)  # stdout holds only the table
-        except KeyboardInterrupt:
-            bar.close()  # before the message, so the bar does not redraw over it
-            print(f"\n[gsi] stopped; every finished run is saved in {directory.results}. "
-                  "Run the same command to resume.", file=sys.stderr)
-            return 130
-        finally:
-            bar.close()
-            grader.close()
-    return report_command(directory.path)
+    progress = _PrintedProgress(args.dataset)
+    try:
+        finished = run_eval(args.out, args.dataset, problems, methods, preset, config,
+                            "python -m gsi_core " + " ".join(argv), progress)
+    finally:
+        progress.close()  # before any message, so the bar does not redraw over it
+    if not finished:
+        print(f"\n[gsi] stopped; every finished run is saved in {progress.results}. "
+              "Run the same command to resume.", file=sys.stderr)
+        return 130
+    return report_command(args.out)
 
 
 def label_steps_command(args: argparse.Namespace, argv: list[str]) -> int:
     """Label positions until every problem's trajectory has ended; Ctrl-C or kill stops it, the same resumes."""
     from .data import load_problems
-    from .evaluation import RunDirectory, run_info
-    from .grading import Grader
-    from .loading import ModelSpec, load_step_model
-    from .step_labels import LabelSettings, label_problems, read_positions
+    from .step_labels import LabelSettings, run_labelling
 
     preset = get_preset(args.preset)
     decoding = preset.decoding  # drafts as the preset's methods draft: n, temperature, step cap
@@ -228,33 +197,10 @@ def label_steps_command(args: argparse.Namespace, argv: list[str]) -> int:
                              rollout_tokens=args.rollout_tokens)
     rows = load_problems("gsm8k", args.data)[settings.start_row :]
     problems = list(enumerate(rows, start=settings.start_row))[: args.limit]
-    directory = RunDirectory(args.out)
-    info = run_info("python -m gsi_core " + " ".join(argv), "gsm8k", preset, dataclasses.asdict(settings))
-    directory.open(info)
-    done = read_positions(directory.path)
-    if done:
-        directory.note_resumed(info)
-    print(f"[label] {len(problems)} problems from row {settings.start_row}, {len(done)} positions already "
-          f"labelled → {directory.results}", file=sys.stderr)
-    loaded = {}
-
-    def models(role: str):
-        if role not in loaded:
-            loaded[role] = load_step_model(ModelSpec.from_config(preset.models[role]))
-        return loaded[role]
-
-    grader = Grader()
-    _stop_on_signals()
-    try:
-        for record in label_problems(problems, done, models, lambda a, gold: grader.grade(a, gold, "gsm8k"), settings):
-            directory.append_json(record)
-    except KeyboardInterrupt:
-        print(f"[label] stopped; every finished position is in {directory.results}; the same command resumes",
-              file=sys.stderr)
-        return 130
-    finally:
-        grader.close()
-    return 0
+    if run_labelling(args.out, problems, preset, settings, "python -m gsi_core " + " ".join(argv)):
+        return 0
+    print(f"[label] stopped; every finished position is in {args.out}; the same command resumes", file=sys.stderr)
+    return 130
 
 
 def reward_spec(text: str) -> dict:
@@ -268,12 +214,12 @@ def reward_spec(text: str) -> dict:
             raise ConfigError(f"--reward {text!r} is not a mapping")
         return spec
     presets = load_presets()
-    return dict(presets[text].reward) if text in presets else {"kind": text}
+    return presets[text].reward.to_config() if text in presets else {"kind": text}
 
 
 def reward_eval_command(args: argparse.Namespace) -> int:
     from .calibration import judge_reward, judgement_report
-    from .rewards import load_reward
+    from .loading import load_reward
     from .step_labels import read_positions, split_positions
 
     positions = split_positions(read_positions(args.data), args.split)
@@ -304,8 +250,8 @@ def bench_command(args: argparse.Namespace, argv: list[str]) -> None:
     from pathlib import Path
 
     from .bench import report, run_bench
-    from .evaluation import provenance
     from .loading import load_components
+    from .provenance import provenance
 
     if args.problems < 1 or args.steps < 1:
         raise ConfigError("--problems and --steps must be at least 1")
@@ -324,17 +270,16 @@ def bench_command(args: argparse.Namespace, argv: list[str]) -> None:
 def theory_command(args: argparse.Namespace) -> None:
     """Per named world: exact KL(method ‖ π_{β,B}) and GSI's acceptance against n, then the engine's own GSI
     sampled `runs` times at n = 4 and 16 and compared with the exact distribution."""
-    from .theory import WORLDS, goodness_of_fit, kl_divergence, method_distributions, sample_with_engine, tilted_target
+    from .theory import (EXACT_METHODS, WORLDS, curves_against_n, goodness_of_fit, method_distributions,
+                         sample_with_engine)
 
-    methods = ["sbon-small", "sbon-big", "rsd", "gsi"]
     for world in WORLDS.values():
-        target = tilted_target(world, args.beta)
         print(f"\n{world.name}: π_S={world.small} π_B={world.big} r={world.reward} β={args.beta:g} u={args.threshold:g}")
-        print(f"{'n':>4} " + " ".join(f"{'KL ' + m:>14}" for m in methods) + f" {'GSI accept':>11} {'π_B gens':>9}")
-        for n in (1, 2, 4, 8, 16, 32, 64):
-            exact = method_distributions(world, args.beta, n, args.threshold)
-            kls = " ".join(f"{kl_divergence(exact[m].distribution, target):14.3f}" for m in methods)
-            print(f"{n:>4} {kls} {exact['gsi'].acceptance:11.3f} {exact['gsi'].big_generations:9.3f}")
+        print(f"{'n':>4} " + " ".join(f"{'KL ' + m:>14}" for m in EXACT_METHODS) + f" {'GSI accept':>11} {'π_B gens':>9}")
+        for point in curves_against_n(world, args.beta, args.threshold):
+            kls = " ".join(f"{point.kl[m]:14.3f}" for m in EXACT_METHODS)
+            gsi = point.exact["gsi"]
+            print(f"{point.n:>4} {kls} {gsi.acceptance:11.3f} {gsi.big_generations:9.3f}")
         for n in (4, 16):
             counts = sample_with_engine(world, "gsi", args.beta, n, args.threshold, args.runs)
             exact = method_distributions(world, args.beta, n, args.threshold)["gsi"].distribution

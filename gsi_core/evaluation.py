@@ -10,25 +10,25 @@ records alone, so they can be rebuilt from a directory at any time (`python -m g
 from __future__ import annotations
 
 import dataclasses
-import datetime
 import json
 import math
 import os
-import platform
+import signal
 import statistics
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
-from .config import Preset
+from .config import ConfigError, DecodingConfig, Preset
 from .costs import estimated_flops
 from .data import Problem
-from .events import RunStarted, RunSummary
+from .methods import METHODS, REFERENCE_METHOD, run_method
+from .provenance import machine_label, provenance  # noqa: F401  (importable from here, as before)
+from .run import Run
 
 SAVED_RUNS_DIR = Path(__file__).resolve().parent.parent / "assets" / "eval"
 RESULTS_FILE = "results.jsonl"
 RUN_FILE = "run.json"
-REFERENCE_METHOD = "sbon-big"  # latency and FLOPs are reported relative to it, as in the paper
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,8 @@ class Record:
         return self.problem_id, self.method
 
 
-def make_record(problem: Problem, seed: int, start: RunStarted, summary: RunSummary, correct: bool) -> Record:
+def make_record(problem: Problem, seed: int, run: Run, correct: bool) -> Record:
+    start, summary = run.start, run.summary
     return Record(
         dataset=problem.dataset, problem_id=problem.id, method=summary.method, seed=seed,
         prediction=summary.answer, gold=problem.gold, correct=correct, stop_reason=summary.stop_reason,
@@ -67,39 +68,6 @@ def make_record(problem: Problem, seed: int, start: RunStarted, summary: RunSumm
         flops=estimated_flops(start, summary)["total"], wall_time=summary.wall_time,
         stage_times=dataclasses.asdict(summary.timings),
     )
-
-
-def machine_label() -> str:
-    """The CPU model and core count (and GPU, if torch sees one): what a latency was measured on."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    label = f"{cpu}, {os.cpu_count()} cores"
-    try:
-        import torch
-
-        if torch.cuda.is_available():
-            label += f", {torch.cuda.get_device_name(0)}"
-    except ImportError:
-        pass
-    return label
-
-
-def provenance(command: str, preset: Preset) -> dict[str, Any]:
-    """Which command, code and models made a measurement, on which machine and when: written beside every
-    saved result (`run.json`, the bench's JSON)."""
-    return {
-        "command": command,
-        "models": preset.models,
-        "machine": machine_label(),
-        "date": datetime.date.today().isoformat(),
-        "commit": _git_commit(),
-    }
 
 
 def run_info(command: str, dataset: str, preset: Preset, config: dict[str, Any]) -> dict[str, Any]:
@@ -112,18 +80,6 @@ def run_info(command: str, dataset: str, preset: Preset, config: dict[str, Any])
     if preset.served:
         settings["backend"] = "vllm"
     return {"settings": settings, **provenance(command, preset)}
-
-
-def _git_commit() -> str | None:
-    """The code's commit, when it runs from a git checkout."""
-    import subprocess
-
-    try:
-        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=Path(__file__).parent, capture_output=True,
-                             text=True, timeout=10)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return out.stdout.strip() or None
 
 
 class RunDirectory:
@@ -206,7 +162,7 @@ def pending(problems: Sequence[Problem], methods: Sequence[str], done: Iterable[
     return [(problem, method) for problem in problems for method in methods if (problem.id, method) not in finished]
 
 
-Runner = Callable[[Problem, str], tuple[RunStarted, RunSummary]]
+Runner = Callable[[Problem, str], Run]
 
 
 def evaluate(
@@ -218,10 +174,97 @@ def evaluate(
 ) -> Iterator[Record]:
     """Run and record each pending pair, yielding each record once it is safely on disk."""
     for problem, method in todo:
-        start, summary = run(problem, method)
-        record = make_record(problem, seed, start, summary, grade(summary.answer, problem.gold, problem.dataset))
+        finished = run(problem, method)
+        correct = grade(finished.summary.answer, problem.gold, problem.dataset)
+        record = make_record(problem, seed, finished, correct)
         directory.append(record)
         yield record
+
+
+class EvalProgress:
+    """What `run_eval` reports as it goes, for a caller to show (the CLI prints it); every hook is optional."""
+
+    def planned(self, directory: RunDirectory, problems: int, methods: int, done: int, todo: int) -> None:
+        """The pairs already on disk and those left to run, before anything loads."""
+
+    def advanced(self, problem: Problem, method: str, run: Run) -> None:
+        """The pair's run took another event."""
+
+    def recorded(self, record: Record) -> None:
+        """A pair finished and its record is on disk."""
+
+
+def check_methods(methods: Sequence[str]) -> list[str]:
+    """The method names to evaluate, refused when empty or not in the registry."""
+    unknown = [m for m in methods if m not in METHODS]
+    if not methods or unknown:
+        raise ConfigError(f"unknown method(s) {unknown}; choose from: {', '.join(METHODS)}")
+    return list(methods)
+
+
+def stop_on_signals() -> dict[int, Any]:
+    """Ctrl-C, and `kill -INT` / `kill -TERM` of a run started in the background (where a shell ignores SIGINT),
+    all end a run the same way: finished pairs (or labelled positions) are on disk, the one in flight is dropped.
+    Returns the handlers it replaced."""
+
+    def interrupt(*_):
+        raise KeyboardInterrupt
+
+    return {signal.SIGINT: signal.signal(signal.SIGINT, signal.default_int_handler),
+            signal.SIGTERM: signal.signal(signal.SIGTERM, interrupt)}
+
+
+def run_eval(
+    out: Path | str,
+    dataset: str,
+    problems: Sequence[Problem],
+    methods: Sequence[str],
+    preset: Preset,
+    config: DecodingConfig,
+    command: str,
+    progress: EvalProgress | None = None,
+) -> bool:
+    """Run every pending (problem, method) pair of a run directory, resuming what is on disk. Returns False
+    when a signal stopped it (every finished pair is saved; the same call resumes), True when all are done.
+
+    `run.json` records the settings (which must match on resume) and each session's provenance; the models
+    load and the grader starts only when something is left to run, and the grader is always shut down."""
+    from .grading import Grader
+    from .loading import load_components
+
+    progress = progress or EvalProgress()
+    methods = check_methods(methods)
+    directory = RunDirectory(out)
+    info = run_info(command, dataset, preset, dataclasses.asdict(config))
+    directory.open(info)
+    todo = pending(problems, methods, (r.key for r in directory.records()))
+    total = len(problems) * len(methods)
+    if todo and len(todo) < total:
+        directory.note_resumed(info)
+    progress.planned(directory, len(problems), len(methods), total - len(todo), len(todo))
+    if not todo:
+        return True
+    parts = load_components(preset)
+    grader = Grader()
+    replaced = stop_on_signals()
+
+    def run(problem: Problem, method: str) -> Run:
+        folded = Run()
+        for event in run_method(method, problem.question, parts.small, parts.big, parts.reward, config):
+            folded = folded.add(event)
+            progress.advanced(problem, method, folded)
+        return folded
+
+    try:
+        for record in evaluate(directory, todo, run, grader.grade, config.seed):
+            progress.recorded(record)
+    except KeyboardInterrupt:
+        return False
+    finally:
+        grader.close()
+        for number, handler in replaced.items():
+            signal.signal(number, handler)
+    return True
 
 
 # ----- summary -----

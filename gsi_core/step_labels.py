@@ -16,17 +16,20 @@ the same command resumes it: finished positions are skipped and a trajectory con
 from __future__ import annotations
 
 import json
+import signal
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
 from .answers import extract_boxed_answer, has_boxed_answer
+from .config import Preset
 from .data import Problem
-from .models import Draft, Prompt, TransformersStepModel
+from .models import TransformersStepModel
+from .vocabulary import Draft, Prompt
 
 DEFAULT_START_ROW = 1000  # the harness evaluates the first rows (`--limit 20`); labels come from the far end
 
@@ -166,6 +169,44 @@ def label_problems(
                 finished_lengths.append(position + 1)
                 break
 
+
+
+def run_labelling(out: Path | str, problems: Sequence[tuple[int, Problem]], preset: Preset, settings: LabelSettings,
+                  command: str) -> bool:
+    """Label every pending position of a run directory, resuming what is on disk (`run.json` records the settings,
+    which must match, and each session's provenance). Returns False when a signal stopped it, True when done.
+    The models load when first needed (π_B only for the problems it drafts)."""
+    from .evaluation import RunDirectory, run_info, stop_on_signals
+    from .grading import Grader
+    from .loading import load_step_model
+
+    directory = RunDirectory(out)
+    info = run_info(command, "gsm8k", preset, asdict(settings))
+    directory.open(info)
+    done = read_positions(directory.path)
+    if done:
+        directory.note_resumed(info)
+    print(f"[label] {len(problems)} problems from row {settings.start_row}, {len(done)} positions already "
+          f"labelled → {directory.results}", file=sys.stderr)
+    loaded: dict[str, TransformersStepModel] = {}
+
+    def models(role: str) -> TransformersStepModel:
+        if role not in loaded:
+            loaded[role] = load_step_model(getattr(preset, role))
+        return loaded[role]
+
+    grader = Grader()
+    replaced = stop_on_signals()
+    try:
+        for record in label_problems(problems, done, models, lambda a, gold: grader.grade(a, gold, "gsm8k"), settings):
+            directory.append_json(record)
+    except KeyboardInterrupt:
+        return False
+    finally:
+        grader.close()
+        for number, handler in replaced.items():
+            signal.signal(number, handler)
+    return True
 
 
 SPLITS = ("all", "train", "heldout")

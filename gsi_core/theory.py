@@ -15,6 +15,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from .vocabulary import Draft, RewardModel
+
 
 @dataclass(frozen=True)
 class ToyWorld:
@@ -149,6 +151,30 @@ def expected_reward(distribution: np.ndarray, world: ToyWorld) -> float:
     return float(distribution @ np.array(world.reward))
 
 
+EXACT_METHODS = ("sbon-small", "sbon-big", "rsd", "gsi")  # what `method_distributions` computes, in display order
+N_GRID = (1, 2, 4, 8, 16, 32, 64)  # the n of the lab's curves (the CLI's table and the tab's chart)
+
+
+@dataclass(frozen=True)
+class CurvePoint:
+    """Every exact method at one n, and its KL to the tilted target π_{β,B}."""
+
+    n: int
+    exact: dict[str, MethodDistribution]
+    kl: dict[str, float]
+
+
+def curve_point(world: ToyWorld, beta: float, n: int, threshold: float) -> CurvePoint:
+    exact = method_distributions(world, beta, n, threshold)
+    target = tilted_target(world, beta)
+    return CurvePoint(n, exact, {m: kl_divergence(exact[m].distribution, target) for m in EXACT_METHODS})
+
+
+def curves_against_n(world: ToyWorld, beta: float, threshold: float, ns=N_GRID) -> list[CurvePoint]:
+    """KL to the target, GSI's acceptance and its π_B calls as n grows: the lab's curves."""
+    return [curve_point(world, beta, n, threshold) for n in ns]
+
+
 # --- the engine's own methods on a toy world ----------------------------------------------------------------
 
 
@@ -164,8 +190,6 @@ class ToyStepModel:
         self._log = np.log(np.maximum(self.probabilities, 1e-300))
 
     def _draft(self, k: int):
-        from .models import Draft
-
         return Draft(text=f"Step {self.world.labels[k]}", token_ids=(k,), vocab=self.vocab,
                      logprob=float(self._log[k]), finish_reason="eos")
 
@@ -179,8 +203,6 @@ class ToyStepModel:
 
 def toy_parts(world: ToyWorld):
     """(π_S, π_B, reward) of a toy world, with the interfaces the transformers models and PRMs implement."""
-    from .rewards import RewardModel
-
     index = {f"Step {label}": k for k, label in enumerate(world.labels)}
 
     class ToyReward(RewardModel):
@@ -197,13 +219,14 @@ def sample_with_engine(world: ToyWorld, method: str, beta: float, n: int, thresh
     """How often the engine's own `method` commits each step over `runs` seeded runs."""
     from .config import DecodingConfig
     from .methods import run_method
+    from .run import Run
 
     small, big, reward = toy_parts(world)
     labels = {f"Step {label}": k for k, label in enumerate(world.labels)}
     counts = np.zeros(len(world.reward), dtype=np.int64)
     for run in range(runs):
         config = DecodingConfig(n=n, beta=beta, threshold=threshold, max_steps=1, seed=seed * 1_000_003 + run)
-        summary = list(run_method(method, "toy", small, big, reward, config))[-1]
+        summary = Run.of(run_method(method, "toy", small, big, reward, config)).summary
         counts[labels[summary.solution]] += 1
     return counts
 

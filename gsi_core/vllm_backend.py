@@ -28,8 +28,9 @@ import urllib.error
 import urllib.request
 from typing import Any, Sequence
 
-from .models import STEP_END, Draft, Prompt, TokenizedStepModel
+from .models import TokenizedStepModel
 from .rewards import StepTokenPRM
+from .vocabulary import STEP_END, Draft, Prompt
 
 # vLLM's limit on `logprob_token_ids` per request (vllm.sampling_params.MAX_LOGPROB_TOKEN_IDS).
 _MAX_TOKEN_IDS_PER_REQUEST = 128

@@ -10,13 +10,13 @@ from gsi_core.events import RunStarted, RunSummary
 from gsi_core.evaluation import saved_run_report, saved_runs, summary_table
 from gsi_core.figures import accuracy_latency_figure, comparison_figure
 from gsi_core.grading import Grader
-from gsi_core.methods import METHODS, run_method
+from gsi_core.methods import DEFAULT_METHODS, METHODS, REFERENCE_METHOD, run_method
+from gsi_core.run import Run
 
 from .runs import Example, ModelStore, check_problem, make_config, on_gpu
 
 COLUMNS = ["method", "wall s", "drafting s", "reward s", "scoring s", "fallback s", "tokens π_S", "tokens π_B",
            "est. TFLOPs", "acceptance", "answer", "matches gold"]
-DEFAULT_METHODS = ["gsi", "rsd", "sbon-small", "sbon-big"]
 
 
 def result_row(start: RunStarted, summary: RunSummary, example: Example | None, grader: Grader) -> list:
@@ -31,15 +31,15 @@ def result_row(start: RunStarted, summary: RunSummary, example: Example | None, 
 
 def headline(summaries: dict[str, RunSummary]) -> str:
     """The paper's headline number: GSI's wall time relative to soft best-of-n with π_B."""
-    if "gsi" in summaries and "sbon-big" in summaries:
-        ratio = summaries["gsi"].wall_time / summaries["sbon-big"].wall_time
+    if "gsi" in summaries and REFERENCE_METHOD in summaries:
+        ratio = summaries["gsi"].wall_time / summaries[REFERENCE_METHOD].wall_time
         return f"## GSI took **{ratio:.2f}×** the wall time of soft best-of-n with π_B on this problem"
-    return "Run both `gsi` and `sbon-big` to see the latency ratio (the paper's headline)."
+    return f"Run both `gsi` and `{REFERENCE_METHOD}` to see the latency ratio (the paper's headline)."
 
 
 def render(store: ModelStore, examples: list[Example], controls: dict) -> None:
     grader = Grader()
-    methods = gr.CheckboxGroup(list(METHODS), value=DEFAULT_METHODS, label="Methods (same problem, seed and settings)")
+    methods = gr.CheckboxGroup(list(METHODS), value=list(DEFAULT_METHODS), label="Methods (same problem, seed and settings)")
     compare_button = gr.Button("Compare", variant="primary")
     ratio = gr.Markdown()
     table = gr.Dataframe(headers=COLUMNS, label="Results", interactive=False)
@@ -62,9 +62,9 @@ def render(store: ModelStore, examples: list[Example], controls: dict) -> None:
         rows, summaries = [], {}
         for name in selected:
             yield f"Running {name}…", rows, gr.skip()
-            events = list(run_method(name, problem, parts.small, parts.big, parts.reward, config))
-            summaries[name] = events[-1]
-            rows = rows + [result_row(events[0], events[-1], example, grader)]
+            run = Run.of(run_method(name, problem, parts.small, parts.big, parts.reward, config))
+            summaries[name] = run.summary
+            rows = rows + [result_row(run.start, run.summary, example, grader)]
             yield headline(summaries), rows, comparison_figure(list(summaries.values()))
 
     inputs = [methods] + [controls[k] for k in ("problem", "n", "beta", "threshold", "temperature", "seed", "max_steps")]

@@ -11,6 +11,7 @@ import gradio as gr
 
 from gsi_core.config import ConfigError, DecodingConfig, Preset
 from gsi_core.loading import Components, load_components
+from gsi_core.vocabulary import check_problem as check_nonempty
 
 try:  # On a ZeroGPU Space, each model run borrows a GPU for its duration; elsewhere this is a no-op.
     import spaces
@@ -45,9 +46,11 @@ def load_examples(path: Path = EXAMPLES_FILE) -> list[Example]:
 
 
 def check_problem(problem: str | None) -> str:
-    """The problem as given, or a ConfigError a visitor can act on."""
-    if not problem or not problem.strip():
-        raise ConfigError("The problem is empty: type a question or pick an example.")
+    """The problem as given, or a ConfigError a visitor can act on: the engine's check, then this demo's limit."""
+    try:
+        check_nonempty(problem)
+    except ConfigError as error:
+        raise ConfigError(f"{str(error)[:1].upper()}{str(error)[1:]}.") from None  # a sentence on the page
     if len(problem) > MAX_PROBLEM_CHARS:
         raise ConfigError(f"The problem is {len(problem):,} characters long; the limit here is {MAX_PROBLEM_CHARS:,}.")
     return problem

@@ -5,10 +5,8 @@ from __future__ import annotations
 import gradio as gr
 
 from gsi_core.figures import toy_curves_figure, toy_distributions_figure
-from gsi_core.theory import WORLDS, expected_reward, kl_divergence, method_distributions, shifted, tilted_target
-
-NS = (1, 2, 4, 8, 16, 32, 64)
-METHODS = ("sbon-small", "sbon-big", "rsd", "gsi")
+from gsi_core.theory import (EXACT_METHODS, N_GRID, WORLDS, curve_point, curves_against_n, expected_reward, shifted,
+                              tilted_target)
 
 
 def explain(world, n: int, exact: dict, kl: dict, target) -> str:
@@ -33,15 +31,14 @@ def lab(world_name: str, beta: float, n: int, threshold: float, distance: float)
     world = shifted(WORLDS[world_name], float(distance))
     beta, n, threshold = float(beta), int(n), float(threshold)
     target = tilted_target(world, beta)
-    curves = {n_: method_distributions(world, beta, n_, threshold) for n_ in NS}
-    exact = curves[n] if n in curves else method_distributions(world, beta, n, threshold)
-    kl = {m: kl_divergence(exact[m].distribution, target) for m in METHODS}
+    curves = curves_against_n(world, beta, threshold)
+    point = next((p for p in curves if p.n == n), None) or curve_point(world, beta, n, threshold)
     bars = toy_distributions_figure(world.labels, {"π_S": world.small, "π_B": world.big, "target π_β,B": target,
-                                                   **{m: exact[m].distribution for m in METHODS}})
+                                                   **{m: point.exact[m].distribution for m in EXACT_METHODS}})
     curve_figure = toy_curves_figure(
-        NS, {m: [kl_divergence(curves[n_][m].distribution, target) for n_ in NS] for m in METHODS},
-        [curves[n_]["gsi"].acceptance for n_ in NS], [curves[n_]["gsi"].big_generations for n_ in NS])
-    return bars, curve_figure, explain(world, n, exact, kl, target)
+        N_GRID, {m: [p.kl[m] for p in curves] for m in EXACT_METHODS},
+        [p.exact["gsi"].acceptance for p in curves], [p.exact["gsi"].big_generations for p in curves])
+    return bars, curve_figure, explain(world, n, point.exact, point.kl, target)
 
 
 def render() -> tuple[list, list]:

@@ -28,8 +28,7 @@ def solution_html(state: RunState) -> str:
 
 def status_line(state: RunState, elapsed: float, running: bool) -> str:
     steps = state.steps
-    decided = [s for s in steps if s.decision != "n.a."]
-    rate = f", acceptance {sum(s.decision == 'accepted' for s in decided) / len(decided):.0%}" if decided else ""
+    rate = "" if state.acceptance is None else f", acceptance {state.acceptance:.0%}"
     tokens = ""
     if state.summary:
         s = state.summary

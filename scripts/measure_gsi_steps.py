@@ -17,9 +17,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from gsi_core import run_method  # noqa: E402
 from gsi_core.config import get_preset  # noqa: E402
 from gsi_core.data import load_problems  # noqa: E402
-from gsi_core.evaluation import provenance  # noqa: E402
 from gsi_core.events import StepEvent, to_dict  # noqa: E402
 from gsi_core.loading import load_components  # noqa: E402
+from gsi_core.provenance import provenance  # noqa: E402
 
 
 

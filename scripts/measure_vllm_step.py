@@ -24,15 +24,14 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(REPO), str(REPO / "tests"), str(REPO / "tests" / "vllm")]
+sys.path.insert(0, str(REPO))
 
 from gsi_core import DecodingConfig, StepVerifier  # noqa: E402
-from gsi_core.loading import ModelSpec, load_step_model  # noqa: E402
+from gsi_core.loading import ModelSpec, load_reward, load_step_model  # noqa: E402
 from gsi_core.methods import run_method  # noqa: E402
 from gsi_core.models import Draft, Prompt  # noqa: E402
-from gsi_core.rewards import load_reward  # noqa: E402
-from servers import LM_FLAGS, Server, prm_flags  # noqa: E402
-from tiny import build_tokenizer, save_vllm_lm, save_vllm_prm  # noqa: E402
+from testkit.tiny import build_tokenizer, save_vllm_lm, save_vllm_prm  # noqa: E402
+from testkit.vllm_servers import LM_FLAGS, Server, prm_flags  # noqa: E402
 
 PROBLEM = "Natalia sold clips to 48 of her friends in April, and then she sold half as many in May. How many?"
 STAGES = ("drafting", "reward", "scoring", "fallback")

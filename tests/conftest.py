@@ -1,4 +1,5 @@
 import os
+from pathlib import Path
 
 import pytest
 
@@ -8,8 +9,19 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from gsi_core import DecodingConfig, StepVerifier, TransformersStepModel  # noqa: E402
 
-from app_server import launch  # noqa: E402
-from tiny import build_long_lm, build_lm, build_prm, build_tokenizer  # noqa: E402
+from support import launch  # noqa: E402
+from testkit.tiny import build_long_lm, build_lm, build_prm, build_tokenizer  # noqa: E402
+
+# Each folder is a layer; its tests carry the layer's marker, so `pytest -m app` runs one layer alone.
+LAYER_MARKERS = {"unit": "unit", "figures": "figures", "harness": "harness", "app": "app", "browser": "browser",
+                 "offline": "offline_pair", "vllm": "vllm"}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        layer = Path(item.fspath).parent.name
+        if layer in LAYER_MARKERS:
+            item.add_marker(LAYER_MARKERS[layer])
 
 
 @pytest.fixture(scope="session")

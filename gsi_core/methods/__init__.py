@@ -7,8 +7,7 @@ from typing import Callable, Iterator
 
 from ..config import ConfigError, DecodingConfig
 from ..events import Event
-from ..models import StepModel
-from ..rewards import RewardModel
+from ..vocabulary import RewardModel, StepModel
 from .best_of_n import bon_big, bon_small, sample_big, sample_small, sbon_big, sbon_small
 from .gsi import gsi
 from .rsd import rsd
@@ -36,6 +35,8 @@ METHODS: dict[str, MethodInfo] = {
         MethodInfo("sample-big", sample_big, "Plain sampling from π_B, one step at a time, no reward"),
     )
 }
+DEFAULT_METHODS = ("gsi", "rsd", "sbon-small", "sbon-big")  # what Compare and `eval` run unless told otherwise
+REFERENCE_METHOD = "sbon-big"  # latency and FLOPs are reported relative to it, as in the paper
 
 
 def run_method(

@@ -13,9 +13,8 @@ import numpy as np
 from ..answers import extract_boxed_answer, has_boxed_answer
 from ..config import DecodingConfig
 from ..events import Candidate, Event, Role, RunStarted, RunSummary, StageTimes, StepEvent, add_times
-from ..models import Draft, Prompt, StepModel
-from ..rewards import RewardModel, Scored
 from ..selection import SoftRewardSelection, soft_select
+from ..vocabulary import Draft, Prompt, RewardModel, Scored, StepModel, check_problem
 
 _STAGES = ("draft", "select", "fallback", "fallback-select")
 
@@ -126,8 +125,7 @@ def run_steps(
     """Call `step` until an answer is boxed, a step ends at EOS or `max_steps` is reached; yield every event.
 
     The problem is checked here, before the first event, so a caller learns of an empty one at once."""
-    if not problem or not problem.strip():
-        raise ValueError("the problem is empty: give a question to solve")
+    check_problem(problem)
     return _events(method, step, problem, small, big, reward, config)
 
 

@@ -8,9 +8,8 @@ from typing import Iterator
 
 from ..config import DecodingConfig
 from ..events import Event, Role, StepEvent
-from ..models import Draft, StepModel
-from ..rewards import RewardModel
 from ..selection import argmax_select
+from ..vocabulary import Draft, RewardModel, StepModel
 from .base import RunContext, candidates, run_steps
 
 

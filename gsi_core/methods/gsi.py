@@ -12,9 +12,8 @@ from typing import Iterator
 
 from ..config import DecodingConfig
 from ..events import Event
-from ..models import StepModel
-from ..rewards import RewardModel
 from ..selection import TiltedRewardThreshold, TiltedSelection
+from ..vocabulary import RewardModel, StepModel
 from .base import run_steps
 from .speculative import speculative_step
 

@@ -11,9 +11,8 @@ from typing import Iterator
 
 from ..config import DecodingConfig
 from ..events import Event
-from ..models import StepModel
-from ..rewards import RewardModel
 from ..selection import RewardThreshold, SoftRewardSelection
+from ..vocabulary import RewardModel, StepModel
 from .base import run_steps
 from .speculative import speculative_step
 

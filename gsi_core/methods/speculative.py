@@ -4,8 +4,8 @@ a rejection. The two methods differ only in their selection and acceptance rules
 from __future__ import annotations
 
 from ..events import StepEvent
-from ..models import Draft
 from ..selection import AcceptanceRule, SelectionRule, soft_select, tilted_reward
+from ..vocabulary import Draft
 from .base import RunContext, candidates
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from servers import CPU_BATCH_FLAGS, LM_FLAGS, VLLM_PYTHON, Server, prm_flags
-from tiny import build_tokenizer, save_vllm_lm, save_vllm_prm
+from testkit.vllm_servers import CPU_BATCH_FLAGS, LM_FLAGS, VLLM_PYTHON, Server, prm_flags
+from testkit.tiny import build_tokenizer, save_vllm_lm, save_vllm_prm
 
 
 @pytest.fixture(scope="session")

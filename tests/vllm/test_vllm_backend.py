@@ -14,12 +14,11 @@ import pytest
 import torch
 
 from gsi_core.config import DecodingConfig
-from gsi_core.loading import ModelSpec, load_step_model
+from gsi_core.loading import ModelSpec, load_reward, load_step_model
 from gsi_core.models import STEP_END, Draft, Prompt
-from gsi_core.rewards import load_reward
 from gsi_core.vllm_backend import VLLMClient, VLLMError, VLLMStepModel
 from gsi_core.methods import run_method
-from tiny import REPO
+from testkit.tiny import REPO
 
 pytestmark = pytest.mark.vllm
 PROMPT = Prompt("Natalia sold clips to 48 of her friends in April, and then she sold half as many in May. How many?")
@@ -197,7 +196,7 @@ def test_the_app_runs_gsi_on_a_vllm_preset(servers, tmp_path):
     """The explorer with a preset whose three models are vLLM servers, through its public API."""
     from gradio_client import Client
 
-    from app_server import launch
+    from support import launch
 
     presets = tmp_path / "presets.yaml"
     spec = lambda role: f"{{model: {servers[role].model}, backend: vllm, url: '{servers[role].url}'}}"  # noqa: E731

@@ -1,18 +1,10 @@
 """`python -m gsi_core run` as a user runs it: a preset of local model directories, JSON lines out."""
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
-from tiny import REPO
-
-
-def cli(*args, env=None):
-    return subprocess.run([sys.executable, "-m", "gsi_core", *args], cwd=REPO, capture_output=True, text=True,
-                          env={**os.environ, **(env or {})}, timeout=300)
+from support import cli
 
 
 def test_run_prints_one_event_per_line_summary_last(tiny_presets_file):

@@ -2,9 +2,8 @@
 
 import json
 
-from tiny import gsm8k_rows
-
-from test_cli import cli
+from support import cli
+from testkit.tiny import gsm8k_rows
 
 
 def label(tmp_path, presets, *extra):

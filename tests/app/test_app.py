@@ -9,7 +9,7 @@ import pytest
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
-from app_server import launch
+from support import launch
 
 PROBLEM = "Natalia sold 48 clips in April and half as many in May. How many clips did she sell?"
 
@@ -92,7 +92,7 @@ def test_compare_grades_an_example_against_its_gold_answer(client):
 
 def test_compare_shows_a_saved_benchmark_run_with_where_and_when_it_was_measured(client, tmp_path, monkeypatch):
     from gsi_core.evaluation import RunDirectory
-    from test_evaluation import record
+    from support import record
 
     directory = RunDirectory(tmp_path / "gsm8k-test-run")
     directory.open({"settings": {"dataset": "gsm8k", "preset": "tiny", "config": {"n": 3, "beta": 20.0, "max_steps": 3}},

@@ -5,9 +5,10 @@ import re
 import pytest
 import torch
 
-from gsi_core.rewards import ProcessRewardModel, Scored, StepEvidence, StepVerifier, find_claims, gather_evidence, load_reward
+from gsi_core.loading import load_reward
+from gsi_core.rewards import ProcessRewardModel, Scored, StepEvidence, StepVerifier, find_claims, gather_evidence
 
-from tiny import build_prm, gsm8k_rows
+from testkit.tiny import build_prm, gsm8k_rows
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,7 @@ from gsi_core.config import get_preset
 from gsi_core.loading import load_components
 from gsi_core.offline_weights import OFFLINE_WEIGHTS
 
-from tiny import gsm8k_rows
+from testkit.tiny import gsm8k_rows
 
 pytestmark = pytest.mark.offline_pair
 

@@ -6,7 +6,7 @@ import torch
 from gsi_core import models
 from gsi_core.models import STEP_END, Prompt, TransformersStepModel
 
-from tiny import build_lm
+from testkit.tiny import build_lm
 
 PROMPT = Prompt("Natalia sold clips to 48 of her friends in April. How many clips did she sell?")
 T = 0.7

@@ -12,7 +12,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from tiny import REPO
+from .tiny import REPO
 
 VLLM_PYTHON = os.environ.get("GSI_VLLM_PYTHON", str(REPO / ".venv-vllm" / "bin" / "python"))
 TCMALLOC = "/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4"

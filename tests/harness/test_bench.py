@@ -6,7 +6,7 @@ import torch
 
 from gsi_core.bench import ForwardClock, TimedReward
 
-from test_cli import cli
+from support import cli
 
 
 def test_forward_clock_counts_only_forward_time(small):

@@ -3,6 +3,7 @@ resumed, interrupted with Ctrl-C or kill, refused when the settings changed."""
 
 import json
 import math
+import os
 import signal
 import subprocess
 import sys
@@ -11,19 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from gsi_core.data import BENCHMARKS_DIR
-from gsi_core.evaluation import Record, RunDirectory, describe, pending, read_records, summarize, summary_table
+from gsi_core.config import ConfigError, get_preset
+from gsi_core.data import BENCHMARKS_DIR, load_problems
+from gsi_core.evaluation import (EvalProgress, Record, RunDirectory, describe, pending, read_records, run_eval,
+                                 summarize, summary_table)
 from gsi_core.figures import accuracy_latency_figure
 
-from tiny import REPO
-from test_cli import cli
-
-
-def record(problem, method, correct, wall, flops=1.0, accepted=0, fallbacks=0):
-    return Record(dataset="gsm8k", problem_id=problem, method=method, seed=0, prediction="1", gold="1",
-                  correct=correct, stop_reason="answer", steps=accepted + fallbacks or 1, accepted=accepted,
-                  fallbacks=fallbacks, tokens_small=0, tokens_big=0, tokens_scored_big=0, flops=flops, wall_time=wall,
-                  stage_times={"drafting": wall, "reward": 0.0, "scoring": 0.0, "fallback": 0.0})
+from support import cli, record
+from testkit.tiny import REPO
 
 
 def test_summary_maths_on_known_records():
@@ -179,3 +175,47 @@ def test_an_interrupted_run_keeps_every_finished_pair(stop, tmp_path, tiny_prese
     assert f"{len(saved)} already done, {6 - len(saved)} to run" in resumed.stderr
     keys = [r.key for r in read_records(out)]
     assert len(keys) == len(set(keys)) == 6
+
+
+class RecordedProgress(EvalProgress):
+    """What run_eval reported; `stop_at` sends this process SIGINT at that (problem, method)'s first event."""
+
+    def __init__(self, stop_at=None):
+        self.plans, self.records, self.stop_at = [], [], stop_at
+
+    def planned(self, directory, problems, methods, done, todo):
+        self.plans.append((problems, methods, done, todo))
+
+    def advanced(self, problem, method, run):
+        if (problem.id, method) == self.stop_at:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    def recorded(self, record):
+        self.records.append(record.key)
+
+
+def test_run_eval_resumes_and_stops_in_process(tmp_path, tiny_presets_file, gsm8k_slice):
+    preset = get_preset("tiny", tiny_presets_file)
+    problems = load_problems("gsm8k", gsm8k_slice)
+    out, methods = tmp_path / "run", ["gsi", "sbon-big"]
+
+    def run(count, progress):
+        return run_eval(out, "gsm8k", problems[:count], methods, preset, preset.decoding, "eval test", progress)
+
+    first = RecordedProgress()
+    assert run(1, first) is True
+    assert first.plans == [(1, 2, 0, 2)] and first.records == [("0", "gsi"), ("0", "sbon-big")]
+    handlers = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+    stopped = RecordedProgress(stop_at=("1", "sbon-big"))
+    assert run(2, stopped) is False  # a signal ends the session; the pair in flight is dropped
+    assert stopped.plans == [(2, 2, 2, 2)] and stopped.records == [("1", "gsi")]
+    assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == handlers  # restored
+    resumed = RecordedProgress()
+    assert run(2, resumed) is True and resumed.plans == [(2, 2, 3, 1)] and resumed.records == [("1", "sbon-big")]
+    assert [r.key for r in read_records(out)] == [(p, m) for p in ("0", "1") for m in methods]
+    info = json.loads((out / "run.json").read_text())
+    assert info["command"] == "eval test" and len(info["resumed"]) == 2
+    done = RecordedProgress()
+    assert run(2, done) is True and done.plans == [(2, 2, 4, 0)] and done.records == []
+    with pytest.raises(ConfigError, match=r"unknown method\(s\) \['nope'\]"):
+        run_eval(out, "gsm8k", problems, ["nope"], preset, preset.decoding, "eval test")

@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from gsi_core.config import ConfigError, DecodingConfig, get_preset, load_presets
+from gsi_core.config import ConfigError, DecodingConfig, MissingServerSetting, RewardSpec, get_preset, load_presets
 from gsi_core.loading import ModelSpec, resolve_dtype, resolve_device
 
 
@@ -39,11 +39,11 @@ def test_infinite_thresholds_are_allowed():
 def test_presets_file_has_the_required_presets():
     presets = load_presets()
     offline, paper = presets["offline-cpu"], presets["paper"]
-    assert offline.small["model"].startswith("offline:") and offline.reward == {"kind": "step-verifier"}
+    assert offline.small.model.startswith("offline:") and offline.reward.to_config() == {"kind": "step-verifier"}
     assert offline.decoding.n == 4 and offline.decoding.beta == 20.0  # only overrides are listed
-    assert paper.small["model"] == "Qwen/Qwen2.5-Math-1.5B-Instruct"
-    assert paper.big["model"] == "Qwen/Qwen2.5-Math-7B-Instruct"
-    assert paper.reward["model"] == "Qwen/Qwen2.5-Math-PRM-7B"
+    assert paper.small.model == "Qwen/Qwen2.5-Math-1.5B-Instruct"
+    assert paper.big.model == "Qwen/Qwen2.5-Math-7B-Instruct"
+    assert paper.reward.model.model == "Qwen/Qwen2.5-Math-PRM-7B"
     assert (paper.decoding.n, paper.decoding.beta, paper.decoding.threshold) == (16, 20.0, 0.5)
 
 
@@ -79,3 +79,39 @@ def test_model_specs_and_device_choice():
     assert str(resolve_dtype("fp32", resolve_device("cpu"))) == "torch.float32"
     with pytest.raises(ConfigError, match="unknown dtype"):
         resolve_dtype("int3", resolve_device("cpu"))
+
+
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        ("small: {model: a, gpu: true}\n    big: b", "preset 'x': model spec: unknown keys \\['gpu'\\]"),
+        ("small: a\n    big: {model: b, backend: vllm}", "preset 'x': model spec .* needs the server's url"),
+        ("small: a\n    big: b\n    reward: {kind: judge}", "preset 'x': unknown reward kind 'judge'"),
+        ("small: a\n    big: b\n    reward: {kind: step-verifier, model: m}", "the step verifier takes no settings"),
+        ("small: [a]\n    big: b", "preset 'x': expected a string or a mapping"),
+    ],
+)
+def test_model_and_reward_specs_are_checked_when_presets_load(tmp_path, body, message):
+    path = tmp_path / "presets.yaml"
+    path.write_text(f"presets:\n  x:\n    {body}\n")
+    with pytest.raises(ConfigError, match=message):
+        load_presets(path)
+
+
+def test_a_preset_points_at_vllm_servers():
+    paper = get_preset("paper")
+    served = paper.on_vllm({"small": "http://s", "big": "http://b", "reward": "http://r"}, {"big": "big-7b"})
+    assert served.served and not paper.served
+    assert (served.small.model, served.small.url, served.big.model) == (paper.small.model, "http://s", "big-7b")
+    assert served.reward.model.backend == "vllm" and served.reward.model.trust_remote_code  # other settings kept
+    offline = get_preset("offline-cpu")
+    local_reward = offline.on_vllm({"small": "http://s", "big": "http://b"}, {})
+    assert local_reward.reward == RewardSpec() and local_reward.small.dtype == "auto"  # the verifier needs no server
+    served_prm = offline.on_vllm({"small": "http://s", "big": "http://b", "reward": "http://r"}, {"reward": "prm"})
+    assert served_prm.reward.to_config() == {"kind": "prm", "model": "prm", "backend": "vllm", "url": "http://r"}
+    with pytest.raises(MissingServerSetting) as missing:
+        offline.on_vllm({"small": "http://s"}, {})
+    assert (missing.value.role, missing.value.setting) == ("big", "url")
+    with pytest.raises(MissingServerSetting) as missing:
+        offline.on_vllm({"small": "http://s", "big": "http://b", "reward": "http://r"}, {})
+    assert (missing.value.role, missing.value.setting) == ("reward", "model")

@@ -1,0 +1,80 @@
+"""The engine's core vocabulary, free of torch and sympy: what a method asks of a model and of a reward.
+
+`models.py` (transformers), `vllm_backend.py` (vLLM servers), `rewards.py` (the step verifier and PRMs) and
+the toy worlds of `theory.py` implement these; the methods, the events and the UI need nothing heavier.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Protocol, Sequence
+
+from .config import SYSTEM_PROMPT, ConfigError
+
+STEP_END = "\n\n"  # a step ends with the first blank line
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """The problem as the user posed it, and the system prompt every model's chat template wraps it with."""
+
+    problem: str
+    system: str = SYSTEM_PROMPT
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A sampled step. `token_ids` are in the tokenizer named by `vocab`; `logprob` is under the sampler."""
+
+    text: str
+    token_ids: tuple[int, ...]
+    vocab: str
+    logprob: float
+    finish_reason: str  # "step" (ended with a blank line), "eos" or "length" (hit the per-step cap)
+
+
+class StepModel(Protocol):
+    """What a method needs from a model; the toy worlds and remote backends implement the same calls."""
+
+    name: str
+    num_parameters: int
+
+    def draft(
+        self, prompt: Prompt, steps: Sequence[Draft], n: int, *, temperature: float, max_tokens: int, seed: int
+    ) -> list[Draft]: ...
+
+    def logprobs(
+        self, prompt: Prompt, steps: Sequence[Draft], candidates: Sequence[Draft], *, temperature: float
+    ) -> list[float]: ...
+
+
+@dataclass(frozen=True)
+class Scored:
+    """A candidate's reward in [0, 1] and the short reasons for it (none from a model that cannot say)."""
+
+    reward: float
+    reasons: tuple[str, ...] = ()
+
+
+class RewardModel(ABC):
+    """`score_candidates(question, previous, candidates) -> one Scored per candidate`; methods never know which
+    reward they have."""
+
+    name: str = "reward"
+
+    @abstractmethod
+    def score(self, question: str, steps: Sequence[str]) -> list[float]:
+        """One reward in [0, 1] per step, judging each step in the context of those before it."""
+
+    def score_candidates(self, question: str, previous: Sequence[str], candidates: Sequence[str]) -> list[Scored]:
+        """Each candidate's reward as the next step after `previous`, with its reasons. The candidates are the
+        n drafts of one step, so a reward may compare them. Override to batch or to give reasons."""
+        return [Scored(self.score(question, [*previous, candidate])[-1]) for candidate in candidates]
+
+
+def check_problem(problem: str | None) -> str:
+    """The problem as given, or a ConfigError: every entry point (CLI, methods, app) refuses an empty one alike."""
+    if not problem or not problem.strip():
+        raise ConfigError("the problem is empty: give a question to solve")
+    return problem

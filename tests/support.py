@@ -1,0 +1,34 @@
+"""Helpers every test layer shares: the CLI as a user runs it, the real app on 127.0.0.1, and saved records."""
+
+import os
+import subprocess
+import sys
+
+from gsi_core.evaluation import Record
+
+from testkit.tiny import REPO
+
+
+def cli(*args, env=None):
+    return subprocess.run([sys.executable, "-m", "gsi_core", *args], cwd=REPO, capture_output=True, text=True,
+                          env={**os.environ, **(env or {})}, timeout=300)
+
+
+def launch(preset: str, presets_file: str):
+    import app
+
+    previous = os.environ.get("GSI_PRESETS_FILE")
+    os.environ["GSI_PRESETS_FILE"] = presets_file
+    try:
+        demo = app.build_demo(preset)
+    finally:
+        os.environ.pop("GSI_PRESETS_FILE") if previous is None else os.environ.update(GSI_PRESETS_FILE=previous)
+    demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", quiet=True)
+    return demo
+
+
+def record(problem, method, correct, wall, flops=1.0, accepted=0, fallbacks=0):
+    return Record(dataset="gsm8k", problem_id=problem, method=method, seed=0, prediction="1", gold="1",
+                  correct=correct, stop_reason="answer", steps=accepted + fallbacks or 1, accepted=accepted,
+                  fallbacks=fallbacks, tokens_small=0, tokens_big=0, tokens_scored_big=0, flops=flops, wall_time=wall,
+                  stage_times={"drafting": wall, "reward": 0.0, "scoring": 0.0, "fallback": 0.0})
