@@ -34,10 +34,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("data", help="a label-steps directory or its results.jsonl")
     parser.add_argument("--l2", type=float, default=1.0, help="the L2 penalty on the feature weights")
+    parser.add_argument("--fit-on", choices=["train", "all"], default="train",
+                        help="`all` when too few labels exist for a split (then nothing is held out: say so)")
     args = parser.parse_args()
     positions = read_positions(args.data)
-    train, heldout = split_positions(positions, "train"), split_positions(positions, "heldout")
+    train, heldout = split_positions(positions, args.fit_on), split_positions(positions, "heldout")
+    if args.fit_on == "all":
+        heldout = []
     features, labels = features_and_labels(train)
+    if not len(labels):
+        sys.exit(f"{args.data} holds no labelled candidates to fit on")
     weights = fit_logistic(features, labels, l2=args.l2)
     print(f"fitted on {len(labels)} candidates of {len(train)} positions "
           f"({len({p['problem_id'] for p in train})} problems); held out: {len(heldout)} positions "
