@@ -202,7 +202,7 @@ def check_methods(methods: Sequence[str]) -> list[str]:
     return list(methods)
 
 
-def stop_on_signals() -> dict[int, Any]:
+def _stop_on_signals() -> dict[int, Any]:
     """Ctrl-C, and `kill -INT` / `kill -TERM` of a run started in the background (where a shell ignores SIGINT),
     all end a run the same way: finished pairs (or labelled positions) are on disk, the one in flight is dropped.
     Returns the handlers it replaced."""
@@ -229,7 +229,6 @@ def run_eval(
 
     `run.json` records the settings (which must match on resume) and each session's provenance; the models
     load and the grader starts only when something is left to run, and the grader is always shut down."""
-    from .grading import Grader
     from .loading import load_components
 
     progress = progress or EvalProgress()
@@ -245,8 +244,6 @@ def run_eval(
     if not todo:
         return True
     parts = load_components(preset)
-    grader = Grader()
-    replaced = stop_on_signals()
 
     def run(problem: Problem, method: str) -> Run:
         folded = Run()
@@ -255,9 +252,23 @@ def run_eval(
             progress.advanced(problem, method, folded)
         return folded
 
-    try:
+    def record_all(grader) -> None:
         for record in evaluate(directory, todo, run, grader.grade, config.seed):
             progress.recorded(record)
+
+    return until_stopped(record_all)
+
+
+def until_stopped(work: Callable[[Any], None]) -> bool:
+    """Run `work(grader)` with a fresh grader and with Ctrl-C / `kill` turned into a clean stop: False when a
+    signal stopped it (what was appended is on disk), True when it finished. The grader is always shut down and
+    the signal handlers restored."""
+    from .grading import Grader
+
+    grader = Grader()
+    replaced = _stop_on_signals()
+    try:
+        work(grader)
     except KeyboardInterrupt:
         return False
     finally:

@@ -16,7 +16,6 @@ the same command resumes it: finished positions are skipped and a trajectory con
 from __future__ import annotations
 
 import json
-import signal
 import sys
 import time
 from dataclasses import asdict, dataclass
@@ -176,8 +175,7 @@ def run_labelling(out: Path | str, problems: Sequence[tuple[int, Problem]], pres
     """Label every pending position of a run directory, resuming what is on disk (`run.json` records the settings,
     which must match, and each session's provenance). Returns False when a signal stopped it, True when done.
     The models load when first needed (π_B only for the problems it drafts)."""
-    from .evaluation import RunDirectory, run_info, stop_on_signals
-    from .grading import Grader
+    from .evaluation import RunDirectory, run_info, until_stopped
     from .loading import load_step_model
 
     directory = RunDirectory(out)
@@ -195,18 +193,11 @@ def run_labelling(out: Path | str, problems: Sequence[tuple[int, Problem]], pres
             loaded[role] = load_step_model(getattr(preset, role))
         return loaded[role]
 
-    grader = Grader()
-    replaced = stop_on_signals()
-    try:
+    def label_all(grader) -> None:
         for record in label_problems(problems, done, models, lambda a, gold: grader.grade(a, gold, "gsm8k"), settings):
             directory.append_json(record)
-    except KeyboardInterrupt:
-        return False
-    finally:
-        grader.close()
-        for number, handler in replaced.items():
-            signal.signal(number, handler)
-    return True
+
+    return until_stopped(label_all)
 
 
 SPLITS = ("all", "train", "heldout")
