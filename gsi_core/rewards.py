@@ -306,10 +306,10 @@ def gather_evidence(question: str, previous: Sequence[str], candidates: Sequence
     return evidence
 
 
-# Intercept first, then StepEvidence.FEATURES in order. NOT FITTED YET: hand-set starting values whose signs follow
-# what each piece of evidence means (the labelling job had produced no labels by 2026-11-30 18:20 UTC). Refit with
-# `python scripts/fit_calibrated_verifier.py assets/labels/gsm8k-offline-steps` (logistic regression, L2 = 1, soft
-# labels, train split) and record here the date and the number of labelled candidates.
+# Intercept first, then StepEvidence.FEATURES in order. NOT FITTED YET: hand-set starting values whose signs
+# follow what each piece of evidence means (the labelling job had labelled one position by 2026-11-30 18:25 UTC).
+# Refit with `python scripts/fit_calibrated_verifier.py assets/labels/gsm8k-offline-steps` (logistic regression,
+# L2 = 1, soft labels, train split) and record here the date and the number of labelled candidates.
 CALIBRATED_WEIGHTS = (0.0, 0.6, -1.5, -0.7, -1.5, 0.3, 1.5, -0.3, -3.0)
 
 
