@@ -46,6 +46,22 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--rsd-threshold", type=float, help="RSD's δ")
     _add_decoding_flags(evaluate)
     _add_backend_flags(evaluate)
+    label = commands.add_parser("label-steps", help="label drafted steps by rollouts (Math-Shepherd style); resumable")
+    label.add_argument("--data", help="GSM8K's JSON-lines file (default: the shared benchmarks directory)")
+    label.add_argument("--preset", default="offline-cpu", help="its π_S drafts and rolls out, its π_B drafts some")
+    label.add_argument("--start-row", type=int, default=1000, help="the first GSM8K row labelled (the harness uses the first)")
+    label.add_argument("--limit", type=int, help="at most this many problems from --start-row")
+    label.add_argument("--k", type=int, default=4, help="rollouts per candidate")
+    label.add_argument("--max-steps", type=int, default=8, help="positions per trajectory at most")
+    label.add_argument("--rollout-tokens", type=int, default=384, help="a rollout's token cap")
+    label.add_argument("--out", required=True, help="the run directory: results.jsonl (a line per position), run.json")
+    judge = commands.add_parser("reward-eval", help="score labelled steps with rewards: AUROC, reliability, share ½")
+    judge.add_argument("--reward", required=True,
+                       help="comma-separated rewards: a kind (step-verifier, calibrated-verifier), a preset's name "
+                            "(its reward), or a mapping like '{kind: prm, model: Qwen/Qwen2.5-Math-PRM-7B}'")
+    judge.add_argument("--data", required=True, help="a label-steps directory or its results.jsonl")
+    judge.add_argument("--split", default="all", choices=["all", "train", "heldout"])
+    judge.add_argument("--bins", type=int, default=5, help="bins of the reliability table")
     report = commands.add_parser("report", help="the summary table and chart of an eval directory, running nothing")
     report.add_argument("directory")
     bench = commands.add_parser("bench", help="engine speed: overhead, prefix growth, batching, GSI vs sbon-big")
@@ -169,6 +185,54 @@ def eval_command(args: argparse.Namespace, argv: list[str]) -> int:
     return report_command(args.out)
 
 
+def label_steps_command(args: argparse.Namespace, argv: list[str]) -> int:
+    """Label positions until every problem's trajectory has ended; Ctrl-C or kill stops it, the same resumes."""
+    from .data import load_problems
+    from .step_labels import LabelSettings, run_labelling
+
+    preset = get_preset(args.preset)
+    decoding = preset.decoding  # drafts as the preset's methods draft: n, temperature, step cap
+    settings = LabelSettings(start_row=args.start_row, n=decoding.n, k=args.k, temperature=decoding.temperature,
+                             max_steps=args.max_steps, max_step_tokens=decoding.max_step_tokens,
+                             rollout_tokens=args.rollout_tokens)
+    rows = load_problems("gsm8k", args.data)[settings.start_row :]
+    problems = list(enumerate(rows, start=settings.start_row))[: args.limit]
+    if run_labelling(args.out, problems, preset, settings, "python -m gsi_core " + " ".join(argv)):
+        return 0
+    print(f"[label] stopped; every finished position is in {args.out}; the same command resumes", file=sys.stderr)
+    return 130
+
+
+def reward_spec(text: str) -> dict:
+    """`step-verifier` → {kind: step-verifier}; a preset's name → its reward; `{…}` → that mapping."""
+    import yaml
+
+    text = text.strip()
+    if text.startswith("{"):
+        spec = yaml.safe_load(text)
+        if not isinstance(spec, dict):
+            raise ConfigError(f"--reward {text!r} is not a mapping")
+        return spec
+    presets = load_presets()
+    return presets[text].reward.to_config() if text in presets else {"kind": text}
+
+
+def reward_eval_command(args: argparse.Namespace) -> int:
+    from .calibration import judge_reward, judgement_report
+    from .loading import load_reward
+    from .step_labels import read_positions, split_positions
+
+    positions = split_positions(read_positions(args.data), args.split)
+    if not positions:
+        raise ConfigError(f"{args.data} holds no labelled positions in split {args.split!r}")
+    specs = [reward_spec(part) for part in (args.reward.split(",") if not args.reward.strip().startswith("{")
+                                           else [args.reward])]
+    problems = len({p["problem_id"] for p in positions})
+    print(f"{len(positions)} positions of {problems} problems (split {args.split}) from {args.data}\n")
+    print(judgement_report([judge_reward(load_reward(spec), positions, args.bins) for spec in specs]))
+    return 0
+
+
 def report_command(path) -> int:
     from .evaluation import saved_run_report, summary_table, write_report
 
@@ -229,6 +293,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "eval":
             return eval_command(args, argv)
+        if args.command == "label-steps":
+            return label_steps_command(args, argv)
+        if args.command == "reward-eval":
+            return reward_eval_command(args)
         if args.command == "report":
             return report_command(args.directory)
         if args.command == "bench":

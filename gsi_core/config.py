@@ -125,18 +125,20 @@ class ModelSpec:
         return self.tokenizer or self.model
 
 
-REWARD_KINDS = ("step-verifier", "prm")
+REWARD_KINDS = ("step-verifier", "calibrated-verifier", "prm")
 DEFAULT_STEP_TOKEN = "<extra_0>"  # Qwen2.5-Math-PRM's step separator
 
 
 @dataclass(frozen=True)
 class RewardSpec:
-    """`{kind: step-verifier}` (no weights), or `{kind: prm, model: …, step_token: …}` plus the `ModelSpec`
-    settings of the PRM (device, dtype, trust_remote_code; or backend: vllm with its url)."""
+    """`{kind: step-verifier}` (no weights), `{kind: calibrated-verifier, [weights: …]}` (its logistic weights,
+    default the fitted ones), or `{kind: prm, model: …, step_token: …}` plus the `ModelSpec` settings of the PRM
+    (device, dtype, trust_remote_code; or backend: vllm with its url)."""
 
     kind: str = "step-verifier"
     model: ModelSpec | None = None  # the PRM
     step_token: str = DEFAULT_STEP_TOKEN
+    weights: tuple[float, ...] | None = None  # the calibrated verifier's, when not its fitted defaults
 
     @classmethod
     def from_config(cls, value: dict[str, Any] | str) -> "RewardSpec":
@@ -149,6 +151,11 @@ class RewardSpec:
             if config:
                 raise ConfigError(f"the step verifier takes no settings (got {sorted(config)})")
             return cls()
+        if kind == "calibrated-verifier":
+            weights = config.pop("weights", None)
+            if config:
+                raise ConfigError(f"the calibrated verifier takes only `weights` (got {sorted(config)})")
+            return cls(kind, weights=None if weights is None else tuple(float(w) for w in weights))
         if kind == "prm":
             step_token = config.pop("step_token", DEFAULT_STEP_TOKEN)
             return cls(kind, ModelSpec.from_config(config), step_token)
@@ -156,7 +163,8 @@ class RewardSpec:
 
     def to_config(self) -> dict[str, Any]:
         step_token = {} if self.step_token == DEFAULT_STEP_TOKEN else {"step_token": self.step_token}
-        return {"kind": self.kind, **(self.model.to_config() if self.model else {}), **step_token}
+        weights = {} if self.weights is None else {"weights": list(self.weights)}
+        return {"kind": self.kind, **(self.model.to_config() if self.model else {}), **step_token, **weights}
 
     @property
     def name(self) -> str:

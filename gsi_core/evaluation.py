@@ -129,7 +129,11 @@ class RunDirectory:
         return read_records(self.path)
 
     def append(self, record: Record) -> None:
-        line = json.dumps(dataclasses.asdict(record), ensure_ascii=False) + "\n"
+        self.append_json(dataclasses.asdict(record))
+
+    def append_json(self, data: dict[str, Any]) -> None:
+        """One line, flushed and synced before returning, so a kill never loses a finished line."""
+        line = json.dumps(data, ensure_ascii=False) + "\n"
         with open(self.results, "a", encoding="utf-8") as file:
             file.write(line)
             file.flush()
@@ -200,8 +204,8 @@ def check_methods(methods: Sequence[str]) -> list[str]:
 
 def _stop_on_signals() -> dict[int, Any]:
     """Ctrl-C, and `kill -INT` / `kill -TERM` of a run started in the background (where a shell ignores SIGINT),
-    all end a run the same way: finished pairs are on disk, the one in flight is dropped. Returns the handlers
-    it replaced."""
+    all end a run the same way: finished pairs (or labelled positions) are on disk, the one in flight is dropped.
+    Returns the handlers it replaced."""
 
     def interrupt(*_):
         raise KeyboardInterrupt
@@ -225,7 +229,6 @@ def run_eval(
 
     `run.json` records the settings (which must match on resume) and each session's provenance; the models
     load and the grader starts only when something is left to run, and the grader is always shut down."""
-    from .grading import Grader
     from .loading import load_components
 
     progress = progress or EvalProgress()
@@ -241,8 +244,6 @@ def run_eval(
     if not todo:
         return True
     parts = load_components(preset)
-    grader = Grader()
-    replaced = _stop_on_signals()
 
     def run(problem: Problem, method: str) -> Run:
         folded = Run()
@@ -251,9 +252,23 @@ def run_eval(
             progress.advanced(problem, method, folded)
         return folded
 
-    try:
+    def record_all(grader) -> None:
         for record in evaluate(directory, todo, run, grader.grade, config.seed):
             progress.recorded(record)
+
+    return until_stopped(record_all)
+
+
+def until_stopped(work: Callable[[Any], None]) -> bool:
+    """Run `work(grader)` with a fresh grader and with Ctrl-C / `kill` turned into a clean stop: False when a
+    signal stopped it (what was appended is on disk), True when it finished. The grader is always shut down and
+    the signal handlers restored."""
+    from .grading import Grader
+
+    grader = Grader()
+    replaced = _stop_on_signals()
+    try:
+        work(grader)
     except KeyboardInterrupt:
         return False
     finally:

@@ -22,6 +22,7 @@ class Candidate:
 
     `weight` is the probability the selection gave it (softmax of its selection logit; 1/0 for argmax).
     `logp_small`/`logp_big` are log π(step | prefix) at the run's temperature, None when not computed.
+    `reward_reasons` are the reward's short reasons for `reward` (empty from a PRM, or when no reward was used).
     Where π_B scored π_S's draft, `token_texts` splits its text into tokens and `token_logprobs_small`/`_big`
     hold each token's log-prob under either model (rounded to 4 digits; they add up to the sums); None elsewhere.
     """
@@ -35,17 +36,19 @@ class Candidate:
     reward: float | None = None
     tilted_reward: float | None = None
     weight: float | None = None
+    reward_reasons: tuple[str, ...] = ()
     token_texts: tuple[str, ...] | None = None
     token_logprobs_small: tuple[float, ...] | None = None
     token_logprobs_big: tuple[float, ...] | None = None
 
 
-_TOKEN_FIELDS = ("token_texts", "token_logprobs_small", "token_logprobs_big")
+_TUPLE_FIELDS = ("reward_reasons", "token_texts", "token_logprobs_small", "token_logprobs_big")
 
 
 def _candidate(data: dict[str, Any]) -> Candidate:
-    """A candidate from JSON, whose lists become the tuples the engine writes; older exports lack the token keys."""
-    return Candidate(**{k: tuple(v) if k in _TOKEN_FIELDS and v is not None else v for k, v in data.items()})
+    """A candidate from JSON, whose lists become the tuples the engine writes; older exports lack the reasons
+    and token keys (their defaults stand in)."""
+    return Candidate(**{k: tuple(v) if k in _TUPLE_FIELDS and v is not None else v for k, v in data.items()})
 
 
 @dataclass(frozen=True)
@@ -138,7 +141,8 @@ def to_json(event: Event) -> str:
 
 
 def from_dict(data: dict[str, Any]) -> Event:
-    """Rebuild an event from `to_dict` output (a replayed JSON-lines export, say)."""
+    """Rebuild an event from `to_dict` output (a replayed JSON-lines export, say; one saved before rewards gave
+    reasons has candidates with no reasons)."""
     kind = _EVENT_TYPES.get(data.get("type"))
     if kind is None:
         raise ValueError(f"not an event: type {data.get('type')!r}")

@@ -15,7 +15,7 @@ import torch
 from .config import BACKENDS, OFFLINE_PREFIX, ConfigError, ModelSpec, Preset, RewardSpec  # noqa: F401
 from .models import TransformersStepModel
 from .offline_weights import materialize
-from .rewards import ProcessRewardModel, StepVerifier
+from .rewards import CalibratedVerifier, ProcessRewardModel, StepVerifier
 from .vllm_backend import VLLMClient, VLLMProcessRewardModel, VLLMStepModel
 from .vocabulary import RewardModel, StepModel
 
@@ -115,6 +115,8 @@ def load_reward(reward: RewardSpec | dict[str, Any]) -> RewardModel:
     """Build the reward a preset names (a `RewardSpec`, or its mapping as a preset writes it): the step verifier,
     a PRM in this process, or a PRM on a vLLM server."""
     reward = reward if isinstance(reward, RewardSpec) else RewardSpec.from_config(reward)
+    if reward.kind == "calibrated-verifier":
+        return CalibratedVerifier() if reward.weights is None else CalibratedVerifier(reward.weights)
     spec = reward.model
     if spec is None:
         return StepVerifier()

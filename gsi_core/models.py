@@ -17,7 +17,7 @@ import hashlib
 import json
 import threading
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Callable, Sequence
 
 import torch
 from transformers import DynamicCache, PreTrainedModel, PreTrainedTokenizerBase
@@ -240,3 +240,73 @@ class TransformersStepModel(TokenizedStepModel):
                 for r, seq in enumerate(chunk):
                     values[start + r] += tuple(logp[r][: len(seq) - 1])
             return values
+
+    @torch.inference_mode()
+    def complete(
+        self, prompt: Prompt, steps: Sequence[Draft], continuations: Sequence[Draft], k: int, *,
+        temperature: float, max_tokens: int, seed: int, stop: Callable[[str], bool] = lambda text: False,
+    ) -> list[list[Draft]]:
+        """k sampled completions of each continuation of the prefix, to the end of the solution, all
+        `len(continuations)·k` rows in one batch: what labels a step Math-Shepherd style (the share of its
+        completions that reach the gold answer). A row ends at EOS, when `stop(text so far)` holds (a complete
+        boxed answer, say) or after `max_tokens` tokens.
+
+        The prefix is computed once; the continuations, of different lengths, follow it right-padded, and the
+        pads are masked out (attention mask and explicit positions), so each row sees exactly prefix + its
+        continuation."""
+        with self._lock:
+            prefix = self.prefix_ids(prompt, steps)
+            state = self._advance(prefix)
+            sequences = [self.step_ids(c) for c in continuations for _ in range(k)]
+            rows, width = len(sequences), max((len(s) for s in sequences), default=0)
+            cache = self._expanded(state.cache, rows)
+            attention = torch.ones((rows, len(prefix) + width), dtype=torch.long, device=self.device)
+            logits = state.next_logits.unsqueeze(0).repeat(rows, 1)
+            if width:
+                inputs = torch.zeros((rows, width), dtype=torch.long, device=self.device)
+                for r, seq in enumerate(sequences):
+                    inputs[r, : len(seq)] = torch.tensor(seq, dtype=torch.long)
+                    attention[r, len(prefix) + len(seq):] = 0
+                positions = torch.arange(len(prefix), len(prefix) + width, device=self.device).expand(rows, -1)
+                hidden = self.model.get_decoder()(input_ids=inputs, attention_mask=attention, position_ids=positions,
+                                                  past_key_values=cache, use_cache=True)
+                cache = hidden.past_key_values
+                ends = [len(seq) - 1 for seq in sequences]
+                grown = [r for r, end in enumerate(ends) if end >= 0]
+                last = hidden.last_hidden_state[grown, [ends[r] for r in grown]]
+                logits[grown] = self.model.get_output_embeddings()(last).float()
+            next_position = torch.tensor([len(prefix) + len(s) for s in sequences], device=self.device)
+            generator = torch.Generator(device=self.device).manual_seed(seed)
+            tokens: list[list[int]] = [[] for _ in range(rows)]
+            text = [""] * rows
+            logprobs: list[list[float]] = [[] for _ in range(rows)]
+            finish: list[str] = ["length"] * rows
+            active = list(range(rows))
+            while active:
+                logp = _log_softmax(logits, temperature)
+                chosen = torch.multinomial(logp.exp(), 1, generator=generator).squeeze(1)
+                chosen_logp = logp.gather(1, chosen[:, None]).squeeze(1).tolist()
+                still = []
+                for j, (row, token) in enumerate(zip(active, chosen.tolist())):
+                    tokens[row].append(token)
+                    logprobs[row].append(chosen_logp[j])
+                    text[row] += self._piece(token)
+                    if token in self.eos_ids:
+                        finish[row] = "eos"
+                    elif stop(text[row]):
+                        finish[row] = "stop"
+                    elif len(tokens[row]) < max_tokens:
+                        still.append(j)
+                if not still:
+                    break
+                keep = torch.tensor(still, device=self.device)
+                if len(still) < len(active):
+                    cache.batch_select_indices(keep)
+                chosen, attention, next_position = chosen[keep], attention[keep], next_position[keep]
+                active = [active[j] for j in still]
+                attention = torch.cat([attention, attention.new_ones((len(active), 1))], dim=1)
+                out = self.model(input_ids=chosen[:, None], attention_mask=attention,
+                                 position_ids=next_position[:, None], past_key_values=cache, use_cache=True)
+                cache, logits, next_position = out.past_key_values, out.logits[:, -1], next_position + 1
+        drafts = [self._draft(ids, lp, reason) for ids, lp, reason in zip(tokens, logprobs, finish)]
+        return [drafts[i * k : (i + 1) * k] for i in range(len(continuations))]

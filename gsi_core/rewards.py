@@ -1,11 +1,15 @@
-"""Rewards behind one call, `score(question, steps) -> one reward in [0, 1] per step`.
+"""Rewards behind one call, `score_candidates(question, previous, candidates) -> one Scored per candidate`:
+a reward in [0, 1] with the reasons for it (the claims checked, numbers from nowhere, sibling agreement…).
 
-`StepVerifier` needs no weights: it checks the arithmetic a step states. `ProcessRewardModel` wraps a
-Qwen2.5-Math-PRM-style model. Both implement `RewardModel` (gsi_core/vocabulary.py); methods never know which they have.
+`StepVerifier` needs no weights: it checks the arithmetic a step states. `CalibratedVerifier` adds evidence
+features to those checks and maps them to a fitted probability that the step is right. `ProcessRewardModel`
+wraps a Qwen2.5-Math-PRM-style model (its reasons are empty: it does not say why). All implement
+`RewardModel` (gsi_core/vocabulary.py); methods never know which they have.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from abc import abstractmethod
 from dataclasses import dataclass
@@ -19,8 +23,9 @@ from sympy.parsing.sympy_parser import (
     standard_transformations,
 )
 
+from .answers import extract_boxed_answer, has_boxed_answer
 from .config import SYSTEM_PROMPT, ConfigError
-from .vocabulary import RewardModel  # the interface every reward implements; importable from here as before
+from .vocabulary import RewardModel, Scored  # the interface every reward implements; importable from here as before
 
 
 # --- the offline step verifier -------------------------------------------------------------------------------
@@ -142,6 +147,16 @@ def _canonical(step: str) -> str:
     return " ".join(step.split())
 
 
+def describe_claim(claim: Claim) -> str:
+    return f"{claim.left} = {claim.right} {'✓' if claim.holds else '✗'}"
+
+
+def _progress_reason(step: str, seen: set[str]) -> str | None:
+    """Why a step makes no progress (empty, or a repeat of an earlier step), or None when it may."""
+    canonical = _canonical(step)
+    return "empty step" if not canonical else "repeats an earlier step" if canonical in seen else None
+
+
 class StepVerifier(RewardModel):
     """A reward with no weights: it checks every arithmetic claim a step makes with sympy.
 
@@ -154,13 +169,17 @@ class StepVerifier(RewardModel):
     name = "step-verifier"
 
     def score(self, question: str, steps: Sequence[str]) -> list[float]:
-        seen: set[str] = set()
-        rewards = []
-        for step in steps:
-            canonical = _canonical(step)
-            rewards.append(0.0 if not canonical or canonical in seen else self.score_claims(find_claims(step)))
-            seen.add(canonical)
-        return rewards
+        return [self._judge(step, steps[:i]).reward for i, step in enumerate(steps)]
+
+    def score_candidates(self, question: str, previous: Sequence[str], candidates: Sequence[str]) -> list[Scored]:
+        return [self._judge(candidate, previous) for candidate in candidates]
+
+    def _judge(self, step: str, previous: Sequence[str]) -> Scored:
+        stalled = _progress_reason(step, {_canonical(p) for p in previous})
+        if stalled:
+            return Scored(0.0, (stalled,))
+        claims = find_claims(step)
+        return Scored(self.score_claims(claims), tuple(map(describe_claim, claims)) or ("nothing to check",))
 
     @staticmethod
     def score_claims(claims: Sequence[Claim]) -> float:
@@ -168,6 +187,156 @@ class StepVerifier(RewardModel):
             return 0.5
         false = sum(not claim.holds for claim in claims)
         return 0.5 * 0.5**false if false else (len(claims) + 0.5) / (len(claims) + 1)
+
+
+# --- the calibrated verifier: evidence features → a fitted probability ---------------------------------------
+
+
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+_NUMBER_WORDS = {
+    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
+    "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17,
+    "eighteen": 18, "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60,
+    "seventy": 70, "eighty": 80, "ninety": 90, "hundred": 100, "thousand": 1000, "dozen": 12, "half": 2,
+    "twice": 2, "double": 2, "triple": 3, "thrice": 3, "quarter": 4, "third": 3,
+}
+# Numbers a step may use without a source: counting, percent, and everyday unit conversions.
+_CONSTANTS = frozenset({0.0, 1.0, 2.0, 10.0, 100.0, 1000.0, 60.0, 24.0, 7.0, 12.0, 52.0, 365.0, 30.0, 0.5})
+
+
+def _key(value: float) -> float:
+    return round(float(value), 6)
+
+
+def numbers_in(text: str) -> list[float]:
+    """The numbers a text states, after the verifier's normalisation (`1,000` → 1000, `$5` → 5, `20%` → 20, 100)."""
+    return [_key(float(n)) for n in _NUMBER.findall(_normalize(text))]
+
+
+def _word_numbers(text: str) -> set[float]:
+    return {float(_NUMBER_WORDS[w]) for w in re.findall(r"[a-z]+", text.lower()) if w in _NUMBER_WORDS}
+
+
+def _claim_values(claims: Sequence[Claim]) -> list[float]:
+    """The value of every side of every claim, in order: what a step computed."""
+    values = []
+    for claim in claims:
+        for side in (claim.left, claim.right):
+            value = _evaluate(side)
+            if value is not None and value.is_real:
+                values.append(_key(value))
+    return values
+
+
+def _boxed_value(step: str) -> float | None:
+    answer = extract_boxed_answer(step)
+    numbers = numbers_in(answer) if answer else []
+    return numbers[0] if len(numbers) == 1 else None
+
+
+def step_result(step: str) -> float | None:
+    """What a step arrives at: its boxed number, else the last value its claims compute, else its last number."""
+    boxed = _boxed_value(step)
+    if boxed is not None:
+        return boxed
+    computed = _claim_values(find_claims(step))
+    if computed:
+        return computed[-1]
+    numbers = numbers_in(step)
+    return numbers[-1] if numbers else None
+
+
+@dataclass(frozen=True)
+class StepEvidence:
+    """What `CalibratedVerifier` knows about one candidate step; `features` feeds its logistic model."""
+
+    claims: tuple[Claim, ...]
+    unsupported: tuple[float, ...]  # numbers in no earlier text, no computed result and no everyday constant
+    boxed_disagrees: float | None  # the last computed quantity, when a boxed answer differs from it
+    boxed: bool
+    result: float | None
+    agreeing: int  # other drafts of the same step that arrive at the same result
+    siblings: int
+    stalled: str | None  # "empty step" / "repeats an earlier step"
+
+    FEATURES = ("true_claims", "false_claims", "unsupported", "boxed_disagrees", "boxed", "agreement", "no_result",
+                "stalled")
+
+    @property
+    def features(self) -> list[float]:
+        true = sum(c.holds for c in self.claims)
+        agreement = self.agreeing / self.siblings if self.siblings else 0.5
+        return [min(true, 3), min(len(self.claims) - true, 3), min(len(self.unsupported), 3),
+                float(self.boxed_disagrees is not None), float(self.boxed), agreement, float(self.result is None),
+                float(self.stalled is not None)]
+
+    def reasons(self) -> list[str]:
+        if self.stalled:
+            return [self.stalled]
+        reasons = [describe_claim(c) for c in self.claims] or ["no arithmetic to check"]
+        if self.unsupported:
+            reasons.append("numbers from nowhere: " + ", ".join(f"{n:g}" for n in self.unsupported))
+        if self.boxed_disagrees is not None:
+            reasons.append(f"boxed answer differs from the last computed {self.boxed_disagrees:g}")
+        if self.result is not None and self.siblings:
+            reasons.append(f"{self.agreeing} of {self.siblings} other drafts also reach {self.result:g}")
+        return reasons
+
+
+def gather_evidence(question: str, previous: Sequence[str], candidates: Sequence[str]) -> list[StepEvidence]:
+    """The evidence for each candidate as the next step after `previous`, the other candidates as its siblings."""
+    earlier_text = question + "\n" + "\n".join(previous)
+    earlier_claims = [c for step in previous for c in find_claims(step)]
+    known = {*numbers_in(earlier_text), *_word_numbers(earlier_text), *_claim_values(earlier_claims), *_CONSTANTS}
+    seen = {_canonical(p) for p in previous}
+    results = [step_result(c) for c in candidates]
+    evidence = []
+    for i, step in enumerate(candidates):
+        claims = tuple(find_claims(step))
+        computed = _claim_values(claims)
+        supported = known | set(computed)
+        unsupported = tuple(dict.fromkeys(n for n in numbers_in(step) if n not in supported))
+        last = (computed or _claim_values(earlier_claims) or [None])[-1]
+        boxed = _boxed_value(step)
+        disagrees = last if boxed is not None and last is not None and abs(boxed - last) > 1e-6 else None
+        others = [r for j, r in enumerate(results) if j != i]
+        agreeing = sum(r is not None and r == results[i] for r in others) if results[i] is not None else 0
+        evidence.append(StepEvidence(claims, unsupported, disagrees, has_boxed_answer(step), results[i], agreeing,
+                                     len(others), _progress_reason(step, seen)))
+    return evidence
+
+
+# Intercept first, then StepEvidence.FEATURES in order. NOT FITTED YET: hand-set starting values whose signs
+# follow what each piece of evidence means (the labelling job had labelled one position by 2026-11-30 18:25 UTC).
+# Refit with `python scripts/fit_calibrated_verifier.py assets/labels/gsm8k-offline-steps` (logistic regression,
+# L2 = 1, soft labels, train split) and record here the date and the number of labelled candidates.
+CALIBRATED_WEIGHTS = (0.0, 0.6, -1.5, -0.7, -1.5, 0.3, 1.5, -0.3, -3.0)
+
+
+class CalibratedVerifier(RewardModel):
+    """A stand-in for a PRM with no weights of its own: the step verifier's sympy checks plus evidence that a step
+    is right — numbers from nowhere, a boxed answer that disagrees with the last computed quantity, agreement
+    among the n drafts of the step, an empty or repeated step — mapped to a probability by a logistic model
+    fitted on steps of our own models labelled by rollouts (`CALIBRATED_WEIGHTS`)."""
+
+    name = "calibrated-verifier"
+
+    def __init__(self, weights: Sequence[float] = CALIBRATED_WEIGHTS):
+        if len(weights) != len(StepEvidence.FEATURES) + 1:
+            raise ConfigError(f"the calibrated verifier needs {len(StepEvidence.FEATURES) + 1} weights "
+                              f"(intercept, {', '.join(StepEvidence.FEATURES)}); got {len(weights)}")
+        self.weights = tuple(float(w) for w in weights)
+
+    def probability(self, evidence: StepEvidence) -> float:
+        logit = self.weights[0] + sum(w * f for w, f in zip(self.weights[1:], evidence.features))
+        return 1.0 / (1.0 + math.exp(-logit))
+
+    def score(self, question: str, steps: Sequence[str]) -> list[float]:
+        """Each step alone, with no sibling drafts to compare (agreement counts as ½)."""
+        return [self.score_candidates(question, steps[:i], [step])[0].reward for i, step in enumerate(steps)]
+
+    def score_candidates(self, question: str, previous: Sequence[str], candidates: Sequence[str]) -> list[Scored]:
+        return [Scored(self.probability(e), tuple(e.reasons())) for e in gather_evidence(question, previous, candidates)]
 
 
 # --- process reward models -----------------------------------------------------------------------------------
@@ -209,11 +378,11 @@ class StepTokenPRM(RewardModel):
         probabilities = iter(self._step_probabilities([self._conversation(question, kept)])[0])
         return [next(probabilities) if step else 0.0 for step in cleaned]
 
-    def score_candidates(self, question: str, previous: Sequence[str], candidates: Sequence[str]) -> list[float]:
+    def score_candidates(self, question: str, previous: Sequence[str], candidates: Sequence[str]) -> list[Scored]:
         kept_previous = [step for step in (s.strip() for s in previous) if step]
         texts = {c.strip(): self._conversation(question, [*kept_previous, c.strip()]) for c in candidates if c.strip()}
         scored = dict(zip(texts, (p[-1] for p in self._step_probabilities(list(texts.values())))))
-        return [scored.get(c.strip(), 0.0) for c in candidates]
+        return [Scored(scored.get(c.strip(), 0.0)) for c in candidates]
 
 
 class ProcessRewardModel(StepTokenPRM):

@@ -53,8 +53,17 @@ class StepModel(Protocol):
     ) -> list[tuple[float, ...]]: ...
 
 
+@dataclass(frozen=True)
+class Scored:
+    """A candidate's reward in [0, 1] and the short reasons for it (none from a model that cannot say)."""
+
+    reward: float
+    reasons: tuple[str, ...] = ()
+
+
 class RewardModel(ABC):
-    """`score(question, steps) -> one reward in [0, 1] per step`; methods never know which reward they have."""
+    """`score_candidates(question, previous, candidates) -> one Scored per candidate`; methods never know which
+    reward they have."""
 
     name: str = "reward"
 
@@ -62,9 +71,10 @@ class RewardModel(ABC):
     def score(self, question: str, steps: Sequence[str]) -> list[float]:
         """One reward in [0, 1] per step, judging each step in the context of those before it."""
 
-    def score_candidates(self, question: str, previous: Sequence[str], candidates: Sequence[str]) -> list[float]:
-        """The reward of each candidate as the next step after `previous`. Override to batch."""
-        return [self.score(question, [*previous, candidate])[-1] for candidate in candidates]
+    def score_candidates(self, question: str, previous: Sequence[str], candidates: Sequence[str]) -> list[Scored]:
+        """Each candidate's reward as the next step after `previous`, with its reasons. The candidates are the
+        n drafts of one step, so a reward may compare them. Override to batch or to give reasons."""
+        return [Scored(self.score(question, [*previous, candidate])[-1]) for candidate in candidates]
 
 
 def check_problem(problem: str | None) -> str:

@@ -40,7 +40,7 @@ def status_line(state: RunState, elapsed: float, running: bool) -> str:
 
 
 def candidate_rows(step: StepEvent, fallback: bool = False) -> list[list]:
-    """Table rows: #, sampled?, r, log π_B − log π_S, r̃, weight, tokens, text."""
+    """Table rows: #, sampled?, r, log π_B − log π_S, r̃, weight, tokens, text, the reward's reasons."""
     candidates, chosen = (step.fallback, step.fallback_chosen) if fallback else (step.candidates, step.chosen)
 
     def rounded(value, digits=3):
@@ -50,17 +50,19 @@ def candidate_rows(step: StepEvent, fallback: bool = False) -> list[list]:
     for i, c in enumerate(candidates):
         ratio = None if c.logp_big is None or c.logp_small is None else c.logp_big - c.logp_small
         rows.append([i, "◆" if i == chosen else "", rounded(c.reward), rounded(ratio, 2), rounded(c.tilted_reward),
-                     rounded(c.weight), c.num_tokens, c.text.strip()])
+                     rounded(c.weight), c.num_tokens, c.text.strip(), "; ".join(c.reward_reasons)])
     return rows
 
 
-CANDIDATE_COLUMNS = ["#", "sampled", "r", "log π_B − log π_S", "r̃", "weight", "tokens", "text"]
+CANDIDATE_COLUMNS = ["#", "sampled", "r", "log π_B − log π_S", "r̃", "weight", "tokens", "text", "why r"]
 
 
 def explain_step(step: StepEvent) -> str:
     """Why the step went the way it did, in one paragraph."""
     chosen = step.candidates[step.chosen]
-    picked = f"Draft #{step.chosen} was sampled (weight {chosen.weight:.2f}, reward r = {chosen.reward if chosen.reward is not None else '–'})"
+    why = f": {'; '.join(chosen.reward_reasons)}" if chosen.reward_reasons else ""
+    picked = (f"Draft #{step.chosen} was sampled (weight {chosen.weight:.2f}, "
+              f"reward r = {chosen.reward if chosen.reward is not None else '–'}{why})")
     if step.decision == "n.a.":
         return f"{picked} and committed: this method has no acceptance test."
     if chosen.tilted_reward is not None:

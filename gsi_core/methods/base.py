@@ -14,7 +14,7 @@ from ..answers import extract_boxed_answer, has_boxed_answer
 from ..config import DecodingConfig
 from ..events import Candidate, Event, Role, RunStarted, RunSummary, StageTimes, StepEvent, add_times
 from ..selection import SoftRewardSelection, soft_select
-from ..vocabulary import Draft, Prompt, RewardModel, StepModel, check_problem
+from ..vocabulary import Draft, Prompt, RewardModel, Scored, StepModel, check_problem
 
 _STAGES = ("draft", "select", "fallback", "fallback-select")
 
@@ -59,7 +59,7 @@ class RunContext:
         self.tokens[role] += sum(len(d.token_ids) for d in drafts)
         return drafts
 
-    def rewards(self, drafts: Sequence[Draft], stage: str = "reward") -> list[float]:
+    def rewards(self, drafts: Sequence[Draft], stage: str = "reward") -> list[Scored]:
         previous = [step.text for step in self.steps]
         return self._timed(stage, self.reward.score_candidates, self.problem, previous, [d.text for d in drafts])
 
@@ -75,26 +75,27 @@ class RunContext:
         """Draw n steps from `role` and pick one with probability softmax(β·r); also GSI's and RSD's fallback,
         whose time is then booked to the `fallback` stage and whose draws use their own seeds."""
         drafts = self.draft(role, self.config.n, index, "fallback" if fallback else "draft")
-        rewards = self.rewards(drafts, stage="fallback" if fallback else "reward")
-        logits = SoftRewardSelection(self.config.beta).logits(rewards)
+        scored = self.rewards(drafts, stage="fallback" if fallback else "reward")
+        logits = SoftRewardSelection(self.config.beta).logits([s.reward for s in scored])
         chosen, weights = soft_select(logits, self.rng(index, "fallback-select" if fallback else "select"))
-        return drafts, candidates(drafts, role, rewards=rewards, weights=weights), chosen
+        return drafts, candidates(drafts, role, scored=scored, weights=weights), chosen
 
 
 def candidates(
     drafts: Sequence[Draft],
     role: Role,
     *,
-    rewards: Sequence[float] | None = None,
+    scored: Sequence[Scored] | None = None,
     token_logprobs_other: Sequence[Sequence[float]] | None = None,
     tilted: Sequence[float] | None = None,
     weights: Sequence[float] | None = None,
 ) -> tuple[Candidate, ...]:
-    """Event records of `drafts` sampled by `role`; `token_logprobs_other` are their tokens' log-probs under the
-    other model. Both models' values are recorded per token where they cover the same tokens (the models share
-    a vocabulary, so the other one scored the drafted ids) and the drafter gave its own per token."""
+    """Event records of `drafts` sampled by `role`, with their rewards and reasons when `scored`;
+    `token_logprobs_other` are their tokens' log-probs under the other model. Both models' values are recorded
+    per token where they cover the same tokens (the models share a vocabulary, so the other one scored the
+    drafted ids) and the drafter gave its own per token."""
     n = len(drafts)
-    rewards, tilted, weights = (list(v) if v is not None else [None] * n for v in (rewards, tilted, weights))
+    scored, tilted, weights = (list(v) if v is not None else [None] * n for v in (scored, tilted, weights))
     other = [tuple(v) for v in token_logprobs_other] if token_logprobs_other is not None else [None] * n
     records = []
     for i, d in enumerate(drafts):
@@ -108,7 +109,8 @@ def candidates(
             finish_reason=d.finish_reason,
             logp_small=d.logprob if role == "small" else logp_other,
             logp_big=d.logprob if role == "big" else logp_other,
-            reward=None if rewards[i] is None else float(rewards[i]),
+            reward=None if scored[i] is None else float(scored[i].reward),
+            reward_reasons=() if scored[i] is None else tuple(scored[i].reasons),
             tilted_reward=None if tilted[i] is None else float(tilted[i]),
             weight=None if weights[i] is None else float(weights[i]),
             token_texts=d.token_texts if per_token else None,

@@ -27,9 +27,9 @@ def soft_step(context: RunContext, index: int, *, method: str, role: Role) -> tu
 
 def hard_step(context: RunContext, index: int, *, method: str, role: Role) -> tuple[StepEvent, Draft]:
     drafts = context.draft(role, context.config.n, index)
-    rewards = context.rewards(drafts)
-    chosen, weights = argmax_select(rewards)
-    drafted = candidates(drafts, role, rewards=rewards, weights=weights)
+    scored = context.rewards(drafts)
+    chosen, weights = argmax_select([s.reward for s in scored])
+    drafted = candidates(drafts, role, scored=scored, weights=weights)
     return _step_event(context, index, method, role, drafted, chosen), drafts[chosen]
 
 

@@ -14,7 +14,8 @@ def speculative_step(
 ) -> tuple[StepEvent, Draft]:
     config = context.config
     drafts = context.draft("small", config.n, index)
-    rewards = context.rewards(drafts)
+    scored = context.rewards(drafts)
+    rewards = [s.reward for s in scored]
     logp_small = [d.logprob for d in drafts]
     token_logp_big = context.token_logprobs_big(drafts) if score_with_big else None
     logp_big = [float(sum(values)) for values in token_logp_big] if token_logp_big is not None else None
@@ -22,7 +23,7 @@ def speculative_step(
     tilted = None
     if logp_big is not None:
         tilted = [tilted_reward(r, b, s, config.beta) for r, b, s in zip(rewards, logp_big, logp_small)]
-    drafted = candidates(drafts, "small", rewards=rewards, token_logprobs_other=token_logp_big, tilted=tilted,
+    drafted = candidates(drafts, "small", scored=scored, token_logprobs_other=token_logp_big, tilted=tilted,
                          weights=weights)
     if acceptance.accepts(rewards[chosen], tilted[chosen] if tilted else None):
         committed, fallback, fallback_chosen, decision = drafts[chosen], (), None, "accepted"

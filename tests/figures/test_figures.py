@@ -70,6 +70,9 @@ def test_views_explain_the_decision(events):
         rows = candidate_rows(step)
         assert len(rows) == len(step.candidates) and rows[step.chosen][1] == "◆"
         assert rows[0][3] == pytest.approx(step.candidates[0].logp_big - step.candidates[0].logp_small, abs=0.01)
+        assert [row[-1] for row in rows] == ["; ".join(c.reward_reasons) for c in step.candidates]
+        assert all(row[-1] for row in rows)  # the step verifier always says why
+        assert "; ".join(step.candidates[step.chosen].reward_reasons) in text
     html = solution_html(RunState(tuple(events)))
     assert html.count('class="gsi-step"') == len(events) - 2
 

@@ -48,9 +48,30 @@ def test_every_method_streams_a_complete_run(name, small, big, verifier, config)
         assert sum(c.weight for c in event.candidates) == pytest.approx(1.0)
         assert all(c.tilted_reward is None for c in event.candidates) or name == "gsi"
         assert all((c.reward is None) == name.startswith("sample") for c in event.candidates)
+        previous = [s.text for s in steps[: event.index]]
+        for group in (event.candidates, event.fallback):  # each group of drafts was scored together, with reasons
+            if group and group[0].reward is not None:
+                expected = verifier.score_candidates(PROBLEM, previous, [c.text for c in group])
+                assert [c.reward_reasons for c in group] == [e.reasons for e in expected]
+                assert all(c.reward_reasons for c in group)
+            else:
+                assert all(c.reward_reasons == () for c in group)
         assert event.timings.total > 0
     json.loads(to_json(summary))  # serialisable
     assert [from_json(to_json(e)) for e in events] == events  # and back, exactly
+
+
+def test_an_export_saved_before_rewards_gave_reasons_replays(small, big, verifier, config):
+    events = run("gsi", small, big, verifier, config)
+    for event in events[1:-1]:
+        old = to_dict(event)
+        for c in (*old["candidates"], *old["fallback"]):
+            del c["reward_reasons"]
+        replayed = from_json(json.dumps(old))
+        assert replayed == dataclasses.replace(
+            event, candidates=tuple(dataclasses.replace(c, reward_reasons=()) for c in event.candidates),
+            fallback=tuple(dataclasses.replace(c, reward_reasons=()) for c in event.fallback))
+        assert json.loads(to_json(event))["candidates"][0]["reward_reasons"] == list(event.candidates[0].reward_reasons)
 
 
 def test_gsi_arithmetic_and_decisions_match_the_events(small, big, verifier, config):

@@ -164,3 +164,28 @@ def test_retokenizes_steps_from_a_model_with_another_vocabulary(small, other_tok
                            tuple(small.tokenizer.encode(d.text, add_special_tokens=False))) for d in back],
         abs=1e-4,
     )
+
+
+def test_completions_of_continuations_of_different_lengths_equal_plain_forwards(small):
+    """Rows of one batch hold continuations of different lengths (padding inside the sequence, masked): each
+    completion's log-prob must be what a plain forward over prefix + its continuation + it gives."""
+    committed = draft(small, seed=1)[:1]
+    continuations = draft(small, steps=committed, n=3, seed=2, max_tokens=10)
+    assert len({len(c.token_ids) for c in continuations}) > 1, "the test needs continuations of different lengths"
+    completions = small.complete(PROMPT, committed, continuations, 2, temperature=T, max_tokens=15, seed=3)
+    prefix = small.prefix_ids(PROMPT, committed)
+    assert [len(c) for c in completions] == [2, 2, 2]
+    for continuation, rows in zip(continuations, completions):
+        for row in rows:
+            assert 1 <= len(row.token_ids) <= 15
+            assert row.logprob == pytest.approx(
+                reference_logprob(small, prefix + continuation.token_ids, row.token_ids), abs=1e-3)
+
+
+def test_completions_stop_when_asked(small):
+    stopped = small.complete(PROMPT, [], draft(small, n=2, seed=4), 3, temperature=T, max_tokens=30, seed=5,
+                             stop=lambda text: len(text) >= 5)
+    for rows in stopped:
+        for row in rows:
+            assert row.finish_reason in ("stop", "eos")
+            assert row.finish_reason == "eos" or len(small.tokenizer.decode(row.token_ids[:-1])) < 5

@@ -5,7 +5,8 @@ import re
 import pytest
 import torch
 
-from gsi_core.rewards import ProcessRewardModel, StepVerifier, find_claims
+from gsi_core.loading import load_reward
+from gsi_core.rewards import ProcessRewardModel, Scored, StepEvidence, StepVerifier, find_claims, gather_evidence
 
 from testkit.tiny import build_prm, gsm8k_rows
 
@@ -50,8 +51,10 @@ def test_reward_rules(verifier):
     assert rewards == [0.5, 0.75, pytest.approx(5 / 6), 0.25, 0.125, 0.0, 0.0]
 
 
-def test_candidates_are_scored_after_the_previous_steps(verifier):
-    assert verifier.score_candidates("q", ["3 * 4 = 12"], ["3 * 4 = 12", "12 + 1 = 13"]) == [0.0, 0.75]
+def test_candidates_are_scored_after_the_previous_steps_with_reasons(verifier):
+    assert verifier.score_candidates("q", ["3 * 4 = 12"], ["3 * 4 = 12", "12 + 1 = 13", "2 + 2 = 5", "Next.", " "]) == [
+        Scored(0.0, ("repeats an earlier step",)), Scored(0.75, ("12 + 1 = 13 ✓",)), Scored(0.25, ("2 + 2 = 5 ✗",)),
+        Scored(0.5, ("nothing to check",)), Scored(0.0, ("empty step",))]
 
 
 def _solution_lines(limit):
@@ -126,8 +129,9 @@ def test_prm_batched_candidates_equal_one_at_a_time(prm):
     candidates = ["So 48 + 24 = 72.", "So 48 + 24 = 70 in all, which is the total.", "  "]
     batched = prm.score_candidates("How many clips?", previous, candidates)
     one_by_one = [prm.score("How many clips?", [*previous, c])[-1] for c in candidates]
-    assert batched == pytest.approx(one_by_one, abs=1e-5)
-    assert batched[2] == 0.0
+    assert [s.reward for s in batched] == pytest.approx(one_by_one, abs=1e-5)
+    assert batched[2].reward == 0.0
+    assert all(s.reasons == () for s in batched)  # a PRM does not say why
 
 
 def test_prm_needs_its_step_token(tokenizer):
@@ -135,3 +139,72 @@ def test_prm_needs_its_step_token(tokenizer):
 
     with pytest.raises(ConfigError, match="no step token"):
         ProcessRewardModel(build_prm(tokenizer, seed=1), tokenizer, step_token="<nope>")
+
+
+# --- the calibrated verifier's evidence ----------------------------------------------------------------------
+
+EGGS = ("Janet's ducks lay 16 eggs per day. She eats three for breakfast and bakes muffins with four. "
+        "She sells the rest for $2 each. How much does she make?")
+
+
+def evidence(previous, candidates, question=EGGS):
+    return gather_evidence(question, previous, candidates)
+
+
+def test_numbers_from_nowhere_are_those_in_no_earlier_text_result_or_constant():
+    found = evidence(["She has 16 - 3 - 4 = 9 eggs left.\n\n"], [
+        "She sells 9 eggs for 9 * 2 = 18 dollars.",  # 9 from the previous step, 2 from the question, 18 computed
+        "She sells 11 eggs for 11 * 2 = 22 dollars.",  # 11 comes from nowhere (22 is computed from it)
+        "In 60 minutes she sells 7 of them.",  # 60 is an everyday constant; 7 is one too (days in a week)
+        "She also buys 13.5 pounds of feed.",
+    ])
+    assert [e.unsupported for e in found] == [(), (11.0,), (), (13.5,)]
+    assert "numbers from nowhere: 11" in found[1].reasons()
+    assert evidence([], ["She eats three, so 16 - 3 = 13 are left."])[0].unsupported == ()  # "three" counts as 3
+
+
+def test_a_boxed_answer_that_differs_from_the_last_computed_quantity():
+    found = evidence(["So she makes 9 * 2 = 18 dollars.\n\n"], ["The answer is \\boxed{18}.", "The answer is \\boxed{20}.",
+                                                                 "That is 9 * 2 = 18, so \\boxed{18}."])
+    assert [e.boxed_disagrees for e in found] == [None, 18.0, None]
+    assert all(e.boxed for e in found)
+    assert "boxed answer differs from the last computed 18" in found[1].reasons()
+    assert evidence([], ["\\boxed{5}"])[0].boxed_disagrees is None  # nothing computed yet: nothing to disagree with
+
+
+def test_agreement_counts_the_sibling_drafts_that_reach_the_same_result():
+    found = evidence([], ["16 - 3 - 4 = 9 eggs are left.", "She keeps 16 - 7 = 9.", "16 - 3 = 13 eggs are left.",
+                          "She sells the rest."])
+    assert [e.result for e in found] == [9.0, 9.0, 13.0, None]
+    assert [(e.agreeing, e.siblings) for e in found] == [(1, 3), (1, 3), (0, 3), (0, 3)]
+    assert "1 of 3 other drafts also reach 9" in found[0].reasons()
+    assert [e.features[StepEvidence.FEATURES.index("agreement")] for e in found] == [1 / 3, 1 / 3, 0, 0]
+    assert evidence([], ["16 - 7 = 9"])[0].features[StepEvidence.FEATURES.index("agreement")] == 0.5  # no siblings
+
+
+def test_empty_and_repeated_steps_stall():
+    found = evidence(["She has 9 eggs.\n\n"], ["  \n\n", "She has 9  eggs.", "She has 10 eggs."])
+    assert [e.stalled for e in found] == ["empty step", "repeats an earlier step", None]
+    assert found[0].reasons() == ["empty step"]
+
+
+def test_calibrated_rewards_follow_the_evidence_and_give_reasons():
+    reward = load_reward({"kind": "calibrated-verifier"})
+    previous = ["She has 16 - 3 - 4 = 9 eggs left.\n\n"]
+    right, wrong, invented, repeated = reward.score_candidates(
+        EGGS, previous, ["She makes 9 * 2 = 18 dollars.", "She makes 9 * 2 = 20 dollars.",
+                         "She makes 11 * 2 = 22 dollars.", "She has 16 - 3 - 4 = 9 eggs left."])
+    assert 0 < repeated.reward < wrong.reward < right.reward < 1
+    assert invented.reward < right.reward
+    assert right.reasons == ("9 * 2 = 18 ✓", "0 of 3 other drafts also reach 18")
+    assert reward.score(EGGS, [*previous, "She makes 9 * 2 = 18 dollars."])[1] == pytest.approx(
+        reward.score_candidates(EGGS, previous, ["She makes 9 * 2 = 18 dollars."])[0].reward)
+
+
+def test_calibrated_verifier_weights_are_checked():
+    from gsi_core.config import ConfigError
+
+    with pytest.raises(ConfigError, match="needs 9 weights"):
+        load_reward({"kind": "calibrated-verifier", "weights": [1.0, 2.0]})
+    with pytest.raises(ConfigError, match="only `weights`"):
+        load_reward({"kind": "calibrated-verifier", "model": "x"})

@@ -124,7 +124,8 @@ def test_prm_rewards_equal_a_torch_reference(servers, checkpoints):
     assert rewards[1] == 0.0  # an empty step is not sent and gets no reward
     assert [rewards[0], rewards[2]] == pytest.approx(expected, abs=1e-4)
     candidates = prm.score_candidates(question, steps[:1], ["48 + 24 = 72", "", "72"])
-    assert candidates[0] == pytest.approx(expected[1], abs=1e-4) and candidates[1] == 0.0
+    assert candidates[0].reward == pytest.approx(expected[1], abs=1e-4) and candidates[1].reward == 0.0
+    assert all(c.reasons == () for c in candidates)
 
 
 def test_a_raw_logprob_server_is_refused_with_the_flag_to_add(servers):

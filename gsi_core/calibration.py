@@ -1,0 +1,130 @@
+"""How well a reward predicts whether a step is right: AUROC, a reliability table, and the logistic fit that
+turns evidence features into a probability. Plain numpy, so it runs wherever the engine runs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+
+def auroc(scores: Sequence[float], labels: Sequence[bool]) -> float | None:
+    """The probability that a random positive scores above a random negative (ties count ½): the Mann–Whitney
+    statistic. None when one class is missing."""
+    scores, labels = np.asarray(scores, dtype=float), np.asarray(labels, dtype=bool)
+    positives, negatives = scores[labels], scores[~labels]
+    if not len(positives) or not len(negatives):
+        return None
+    above = (positives[:, None] > negatives[None, :]).sum()
+    ties = (positives[:, None] == negatives[None, :]).sum()
+    return float((above + 0.5 * ties) / (len(positives) * len(negatives)))
+
+
+@dataclass(frozen=True)
+class ReliabilityBin:
+    low: float
+    high: float
+    count: int
+    predicted: float | None  # mean predicted probability in the bin
+    observed: float | None  # mean label (soft labels average to the share of right completions)
+
+
+def reliability(predicted: Sequence[float], observed: Sequence[float], bins: int = 5) -> list[ReliabilityBin]:
+    """Predictions cut into `bins` equal-width bins on [0, 1] (1 falls in the last), each with its mean
+    prediction and mean label: a calibrated reward has the two equal in every bin."""
+    predicted, observed = np.asarray(predicted, dtype=float), np.asarray(observed, dtype=float)
+    index = np.minimum((predicted * bins).astype(int), bins - 1)
+    table = []
+    for b in range(bins):
+        inside = index == b
+        count = int(inside.sum())
+        table.append(ReliabilityBin(b / bins, (b + 1) / bins, count,
+                                    float(predicted[inside].mean()) if count else None,
+                                    float(observed[inside].mean()) if count else None))
+    return table
+
+
+def share_exactly_half(scores: Sequence[float]) -> float:
+    """The share of rewards that are exactly ½: a reward that says "no idea" this often cannot guide a search."""
+    scores = np.asarray(scores, dtype=float)
+    return float((scores == 0.5).mean()) if len(scores) else 0.0
+
+
+def sigmoid(x: np.ndarray | float) -> np.ndarray | float:
+    return 1.0 / (1.0 + np.exp(-np.asarray(x, dtype=float)))
+
+
+def fit_logistic(features: np.ndarray, targets: Sequence[float], l2: float = 1.0, iterations: int = 50) -> np.ndarray:
+    """Weights w (the first for the intercept, a column of ones added here) minimising the cross-entropy of
+    sigmoid(w·x) against targets in [0, 1] (soft labels allowed) plus (l2/2)·|w without intercept|², by
+    Newton's method. The penalty keeps a weight finite when a feature separates the labels perfectly."""
+    x = np.column_stack([np.ones(len(features)), np.asarray(features, dtype=float)])
+    y = np.asarray(targets, dtype=float)
+    penalty = np.full(x.shape[1], l2)
+    penalty[0] = 0.0
+    w = np.zeros(x.shape[1])
+    for _ in range(iterations):
+        p = sigmoid(x @ w)
+        gradient = x.T @ (p - y) + penalty * w
+        hessian = (x * (p * (1 - p))[:, None]).T @ x + np.diag(penalty) + 1e-9 * np.eye(len(w))
+        step = np.linalg.solve(hessian, gradient)
+        w -= step
+        if np.abs(step).max() < 1e-10:
+            break
+    return w
+
+
+# ----- judging a reward on labelled steps -----
+
+
+@dataclass(frozen=True)
+class RewardJudgement:
+    """A reward scored on labelled candidates: how well it ranks them and how calibrated its numbers are."""
+
+    reward: str
+    candidates: int
+    positions: int
+    auroc_majority: float | None  # against the hard label "more than half the completions are right"
+    auroc_any: float | None  # against "at least one completion is right"
+    exactly_half: float
+    mean_reward: float
+    mean_label: float
+    table: list[ReliabilityBin]
+
+
+def judge_reward(reward, positions: Sequence[dict], bins: int = 5) -> RewardJudgement:
+    """Score every labelled position's candidates together (as a method would), compare with the labels."""
+    rewards, soft, majority, anyone = [], [], [], []
+    for position in positions:
+        texts = [c["text"] for c in position["candidates"]]
+        rewards += [s.reward for s in reward.score_candidates(position["question"], position["previous"], texts)]
+        soft += [c["soft_label"] for c in position["candidates"]]
+        majority += [c["hard_majority"] for c in position["candidates"]]
+        anyone += [c["hard_any"] for c in position["candidates"]]
+    return RewardJudgement(
+        reward=reward.name, candidates=len(rewards), positions=len(positions),
+        auroc_majority=auroc(rewards, majority), auroc_any=auroc(rewards, anyone),
+        exactly_half=share_exactly_half(rewards), mean_reward=float(np.mean(rewards)) if rewards else 0.0,
+        mean_label=float(np.mean(soft)) if soft else 0.0, table=reliability(rewards, soft, bins),
+    )
+
+
+def _cell(value: float | None, spec: str = ".3f") -> str:
+    return "–" if value is None else format(value, spec)
+
+
+def judgement_report(judgements: Sequence[RewardJudgement]) -> str:
+    """Markdown: one row per reward (AUROC, share exactly ½), then each reward's reliability table."""
+    lines = ["| reward | candidates | AUROC (majority) | AUROC (any) | exactly ½ | mean r | mean label |",
+             "|---|---:|---:|---:|---:|---:|---:|"]
+    for j in judgements:
+        lines.append(f"| {j.reward} | {j.candidates} | {_cell(j.auroc_majority)} | {_cell(j.auroc_any)} "
+                     f"| {j.exactly_half:.1%} | {j.mean_reward:.3f} | {j.mean_label:.3f} |")
+    for j in judgements:
+        lines += ["", f"Reliability of {j.reward} (soft label = share of completions reaching the gold answer):", "",
+                  "| r in | candidates | mean r | mean label |", "|---|---:|---:|---:|"]
+        for b in j.table:
+            lines.append(f"| [{b.low:.1f}, {b.high:.1f}{']' if b.high == 1 else ')'} | {b.count} "
+                         f"| {_cell(b.predicted)} | {_cell(b.observed)} |")
+    return "\n".join(lines)

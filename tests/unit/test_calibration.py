@@ -1,0 +1,51 @@
+"""The calibration maths on known values: AUROC, reliability bins, the share of halves, the logistic fit."""
+
+import json
+
+import numpy as np
+import pytest
+
+from gsi_core.calibration import auroc, fit_logistic, reliability, share_exactly_half, sigmoid
+
+
+def test_auroc_counts_ordered_pairs_and_half_ties():
+    assert auroc([0.9, 0.8, 0.1, 0.2], [True, True, False, False]) == 1.0
+    assert auroc([0.1, 0.2, 0.9, 0.8], [True, True, False, False]) == 0.0
+    assert auroc([0.5, 0.5, 0.5], [True, False, False]) == 0.5
+    # positives 0.8, 0.4; negatives 0.6, 0.4: pairs (0.8>0.6), (0.8>0.4), (0.4<0.6), (0.4=0.4) → (2 + ½)/4
+    assert auroc([0.8, 0.4, 0.6, 0.4], [True, True, False, False]) == pytest.approx(0.625)
+    assert auroc([0.3, 0.7], [True, True]) is None
+
+
+def test_reliability_bins_average_predictions_and_labels():
+    table = reliability([0.05, 0.15, 0.55, 0.95, 1.0], [0.0, 1.0, 0.5, 1.0, 0.0], bins=2)
+    assert [(b.low, b.high, b.count) for b in table] == [(0.0, 0.5, 2), (0.5, 1.0, 3)]
+    assert table[0].predicted == pytest.approx(0.1) and table[0].observed == pytest.approx(0.5)
+    assert table[1].predicted == pytest.approx(2.5 / 3) and table[1].observed == pytest.approx(0.5)
+    empty = reliability([0.9], [1.0], bins=4)[0]
+    assert empty.count == 0 and empty.predicted is None and empty.observed is None
+
+
+def test_share_exactly_half():
+    assert share_exactly_half([0.5, 0.5, 0.75, 0.25]) == 0.5
+    assert share_exactly_half([0.5000001]) == 0.0
+
+
+def test_logistic_fit_recovers_known_weights_from_soft_labels():
+    rng = np.random.default_rng(0)
+    features = rng.normal(size=(4000, 2))
+    true = np.array([-0.5, 2.0, -1.0])
+    soft = sigmoid(true[0] + features @ true[1:])  # the exact probabilities as soft targets
+    assert fit_logistic(features, soft, l2=0.0) == pytest.approx(true, abs=1e-6)
+    hard = rng.random(4000) < soft  # sampled hard labels: close, within sampling noise
+    assert fit_logistic(features, hard, l2=0.0) == pytest.approx(true, abs=0.2)
+
+
+def test_the_penalty_keeps_a_separating_feature_finite():
+    features = np.array([[0.0], [0.0], [1.0], [1.0]])
+    labels = np.array([0.0, 0.0, 1.0, 1.0])
+    weights = fit_logistic(features, labels, l2=1.0)
+    assert np.isfinite(weights).all() and weights[1] > 0
+    p = sigmoid(weights[0] + features[:, 0] * weights[1])  # the penalised optimum: its gradient vanishes
+    assert (p - labels).sum() == pytest.approx(0, abs=1e-9)
+    assert (features[:, 0] * (p - labels)).sum() + 1.0 * weights[1] == pytest.approx(0, abs=1e-9)
