@@ -141,7 +141,7 @@ def _draft_html(label: str, candidate, sampled: bool) -> str:
                      if differences[worst] < 0 else "π_B finds every token at least as likely as π_S did.")
         body = (f'<div class="gsi-tokens">{_token_spans(candidate, differences)}</div>'
                 f'<div class="gsi-note">{objection}</div>' + _token_table(candidate, differences))
-    reasons = getattr(candidate, "reward_reasons", None)
+    reasons = candidate.reward_reasons
     if reasons:
         body += ('<ul class="gsi-reasons" aria-label="reward reasons">'
                  + "".join(f"<li>{html.escape(reason)}</li>" for reason in reasons) + "</ul>")

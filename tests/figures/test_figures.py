@@ -112,12 +112,8 @@ def test_token_shades_diverge_from_white_at_zero():
 
 def test_token_view_shows_reward_reasons_and_old_events_without_token_values(events):
     step = RunState(tuple(events)).steps[0]
-    # a Candidate as the reward-reasons change extends it, with a `reward_reasons` field
-    with_reasons_type = dataclasses.make_dataclass(
-        "CandidateWithReasons", [("reward_reasons", tuple, dataclasses.field(default=()))],
-        bases=(type(step.candidates[0]),), frozen=True)
     reasons = [("the arithmetic 2 < 3 checks out",), ()] + [()] * (len(step.candidates) - 2)
-    with_reasons = [with_reasons_type(**dataclasses.asdict(c), reward_reasons=r) for c, r in zip(step.candidates, reasons)]
+    with_reasons = [dataclasses.replace(c, reward_reasons=r) for c, r in zip(step.candidates, reasons)]
     view = token_view_html(dataclasses.replace(step, candidates=tuple(with_reasons)))
     assert view.count('class="gsi-reasons"') == 1 and "the arithmetic 2 &lt; 3 checks out" in view
     old = dataclasses.replace(step, candidates=tuple(dataclasses.replace(c, token_texts=None, token_logprobs_small=None,
