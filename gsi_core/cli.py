@@ -47,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_decoding_flags(evaluate)
     _add_backend_flags(evaluate)
     label = commands.add_parser("label-steps", help="label drafted steps by rollouts (Math-Shepherd style); resumable")
-    label.add_argument("--data", help="GSM8K's JSON-lines file (default: the shared benchmarks directory)")
+    label.add_argument("--data", help="GSM8K's JSON-lines file (default: data/benchmarks, or GSI_BENCHMARKS_DIR)")
     label.add_argument("--preset", default="offline-cpu", help="its π_S drafts and rolls out, its π_B drafts some")
     label.add_argument("--start-row", type=int, default=1000, help="the first GSM8K row labelled (the harness uses the first)")
     label.add_argument("--limit", type=int, help="at most this many problems from --start-row")
