@@ -70,10 +70,11 @@ def test_a_rejected_step_opens_in_the_token_view_during_a_run_also_at_a_phone_wi
         page.locator("#gsi-step-choice input").click()
         rejected = page.get_by_role("option").filter(has_text="rejected").first
         label = rejected.inner_text()
+        assert page.locator("#gsi-status").inner_text().startswith("Running")  # picked while the run goes on
         rejected.click()
         page.wait_for_selector("#gsi-token-view .gsi-token[title]", timeout=60_000)
-        assert page.locator("#gsi-status").inner_text().startswith("Running")  # the run goes on
-        assert page.locator("#gsi-token-view .gsi-draft").count() == 4 and label.startswith("Step 2")
+        # newest rejected first: step 2 or, on a fast machine, a later one already decided
+        assert re.match(r"Step \d+ — rejected", label) and page.locator("#gsi-token-view .gsi-draft").count() == 4
         page.locator("#gsi-token-view").screenshot(path=str(tmp_path / "token-view.png"))
         assert (tmp_path / "token-view.png").stat().st_size > 5_000
 
@@ -82,8 +83,9 @@ def test_a_rejected_step_opens_in_the_token_view_during_a_run_also_at_a_phone_wi
         assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
         page.screenshot(path=str(tmp_path / "phone.png"), full_page=True)
         assert (tmp_path / "phone.png").stat().st_size > 10_000
-        page.get_by_role("button", name="Stop", exact=True).click()
-        page.wait_for_selector("#gsi-status :text('Stopped')", timeout=60_000)
+        if page.locator("#gsi-status").inner_text().startswith("Running"):  # on a slow machine it may have ended
+            page.get_by_role("button", name="Stop", exact=True).click()
+            page.wait_for_selector("#gsi-status :text('Stopped')", timeout=60_000)
         print(f"screenshots in {tmp_path}")
     finally:
         demo.close()
