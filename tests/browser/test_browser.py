@@ -4,10 +4,13 @@
 import os
 import re
 import shutil
+import threading
 from urllib.parse import urlparse
 
 import pytest
 from playwright.sync_api import sync_playwright
+
+from gsi_core.models import TransformersStepModel
 
 from support import launch
 
@@ -59,23 +62,41 @@ def test_the_page_fits_a_phone_width(browser, tiny_app):
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
 
 
+class HoldBeforeStep:
+    """Holds the run before it drafts step `step` until the test releases it, so the pick happens while the run
+    goes on however fast the machine is (a tiny run of 45 steps took 25 s on one CI machine)."""
+
+    def __init__(self, step: int):
+        self.step, self.held, self.released = step, threading.Event(), threading.Event()
+
+    def wrap(self, draft):
+        def held_draft(model, prompt, steps, *args, **kwargs):
+            if len(steps) + 1 >= self.step:
+                self.held.set()
+                self.released.wait(timeout=300)
+            return draft(model, prompt, steps, *args, **kwargs)
+        return held_draft
+
+
 def test_a_rejected_step_opens_in_the_token_view_during_a_run_also_at_a_phone_width(browser, tiny_presets_file,
-                                                                                  tmp_path):
+                                                                                  tmp_path, monkeypatch):
+    hold = HoldBeforeStep(4)
+    monkeypatch.setattr(TransformersStepModel, "draft", hold.wrap(TransformersStepModel.draft))
     demo = launch("tiny-live", tiny_presets_file)
     try:
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         page.goto(demo.local_url)
         page.get_by_role("button", name="Run", exact=True).click()
-        page.wait_for_selector("#gsi-status :text('Running — step 2')", timeout=180_000)
-        # The list is refreshed with every step, so pick by keyboard (no wait for a still list): filter, take the first.
+        assert hold.held.wait(timeout=180), "the run never reached step 4"
+        page.wait_for_selector("#gsi-status :text('Running — step 3')", timeout=60_000)
+        # Steps 1–3 are decided (π_B, another sharp model, rejects π_S's drafts): filter the list, take the first.
         page.locator("#gsi-step-choice input").focus()
         page.keyboard.type("rejected")
         label = page.get_by_role("option").filter(has_text="rejected").first.inner_text()
-        assert page.locator("#gsi-status").inner_text().startswith("Running")  # picked while the run goes on
         page.keyboard.press("Enter")
         page.wait_for_selector("#gsi-token-view .gsi-token[title]", state="attached", timeout=60_000)  # a token may be empty
-        # newest rejected first: step 2 or, on a fast machine, a later one already decided
-        assert re.match(r"Step \d+ — rejected", label) and page.locator("#gsi-token-view .gsi-draft").count() == 4
+        assert re.match(r"Step [123] — rejected", label) and page.locator("#gsi-token-view .gsi-draft").count() == 4
+        assert page.locator("#gsi-status").inner_text().startswith("Running")  # inspected while the run goes on
         page.locator("#gsi-token-view").screenshot(path=str(tmp_path / "token-view.png"))
         assert (tmp_path / "token-view.png").stat().st_size > 5_000
 
@@ -84,9 +105,10 @@ def test_a_rejected_step_opens_in_the_token_view_during_a_run_also_at_a_phone_wi
         assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
         page.screenshot(path=str(tmp_path / "phone.png"), full_page=True)
         assert (tmp_path / "phone.png").stat().st_size > 10_000
-        if page.locator("#gsi-status").inner_text().startswith("Running"):  # on a slow machine it may have ended
-            page.get_by_role("button", name="Stop", exact=True).click()
-            page.wait_for_selector("#gsi-status :text('Stopped')", timeout=60_000)
+        page.get_by_role("button", name="Stop", exact=True).click()
+        hold.released.set()
+        page.wait_for_selector("#gsi-status :text('Stopped')", timeout=60_000)
         print(f"screenshots in {tmp_path}")
     finally:
+        hold.released.set()
         demo.close()
