@@ -3,8 +3,10 @@
 import os
 import subprocess
 import sys
+import threading
 
 from gsi_core.evaluation import Record
+from gsi_core.models import TransformersStepModel
 
 from testkit.tiny import REPO
 
@@ -25,6 +27,24 @@ def launch(preset: str, presets_file: str):
         os.environ.pop("GSI_PRESETS_FILE") if previous is None else os.environ.update(GSI_PRESETS_FILE=previous)
     demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", quiet=True, css=app.CSS)
     return demo
+
+
+class HoldBeforeStep:
+    """Holds every transformers run before it drafts step `step` until the test releases it, so what a test does
+    "while the run goes on" happens then however fast the machine is (a tiny run of 45 steps took 25 s on one CI
+    machine). The app runs in the test's process (`launch`), so patching the model class reaches it."""
+
+    def __init__(self, step: int, monkeypatch):
+        self.step, self.held, self.released = step, threading.Event(), threading.Event()
+        draft = TransformersStepModel.draft
+
+        def held_draft(model, prompt, steps, *args, **kwargs):
+            if len(steps) + 1 >= self.step:
+                self.held.set()
+                self.released.wait(timeout=300)
+            return draft(model, prompt, steps, *args, **kwargs)
+
+        monkeypatch.setattr(TransformersStepModel, "draft", held_draft)
 
 
 def record(problem, method, correct, wall, flops=1.0, accepted=0, fallbacks=0):

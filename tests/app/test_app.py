@@ -9,7 +9,7 @@ import pytest
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
-from support import launch
+from support import HoldBeforeStep, launch
 
 PROBLEM = "Natalia sold 48 clips in April and half as many in May. How many clips did she sell?"
 
@@ -157,14 +157,16 @@ def test_stop_ends_a_comparison_between_steps_and_keeps_the_finished_rows(tiny_p
         demo.close()
 
 
-def test_a_step_is_inspected_while_the_run_goes_on(tiny_presets_file):
+def test_a_step_is_inspected_while_the_run_goes_on(tiny_presets_file, monkeypatch):
     """The inspector's list grows with every step; picking one mid-run answers at once and the run streams on."""
+    hold = HoldBeforeStep(3, monkeypatch)  # a run waits before drafting step 3 until released
     demo = launch("tiny-long", tiny_presets_file)
     try:
         # a loaded shared CPU can take more than httpx's default 5 s to answer while the run computes
         client = Client(demo.local_url, verbose=False, httpx_kwargs={"timeout": 120})
         client.predict(*run_args(max_steps=1, n=2), api_name="/run")  # load the models first
         job = client.submit(*run_args(n=4, u=1.5, max_steps=45), api_name="/run")  # u above any r̃: all rejected
+        assert hold.held.wait(timeout=120), "the run never reached step 3"
         while len(job.outputs()) < 3:  # the start, then two steps decided
             time.sleep(0.05)
         live = job.outputs()[-1]
@@ -175,11 +177,13 @@ def test_a_step_is_inspected_while_the_run_goes_on(tiny_presets_file):
         assert summary.startswith("Step 2: 4 drafts") and len(drafts["data"]) == 4 and len(fallback["data"]) == 4
         assert tokens.count('class="gsi-draft"') == 4 and 'class="gsi-token" style="background:#' in tokens
         seen = len(job.outputs())
+        hold.released.set()
         while len(job.outputs()) == seen and not job.done():  # the run streams on after the pick
             time.sleep(0.05)
         assert job.outputs()[-1][4].startswith("**Running** — step 3")
         job.cancel()
     finally:
+        hold.released.set()
         demo.close()
 
 

@@ -4,15 +4,12 @@
 import os
 import re
 import shutil
-import threading
 from urllib.parse import urlparse
 
 import pytest
 from playwright.sync_api import sync_playwright
 
-from gsi_core.models import TransformersStepModel
-
-from support import launch
+from support import HoldBeforeStep, launch
 
 CHROMIUM = os.environ.get("GSI_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -62,26 +59,9 @@ def test_the_page_fits_a_phone_width(browser, tiny_app):
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
 
 
-class HoldBeforeStep:
-    """Holds the run before it drafts step `step` until the test releases it, so the pick happens while the run
-    goes on however fast the machine is (a tiny run of 45 steps took 25 s on one CI machine)."""
-
-    def __init__(self, step: int):
-        self.step, self.held, self.released = step, threading.Event(), threading.Event()
-
-    def wrap(self, draft):
-        def held_draft(model, prompt, steps, *args, **kwargs):
-            if len(steps) + 1 >= self.step:
-                self.held.set()
-                self.released.wait(timeout=300)
-            return draft(model, prompt, steps, *args, **kwargs)
-        return held_draft
-
-
 def test_a_rejected_step_opens_in_the_token_view_during_a_run_also_at_a_phone_width(browser, tiny_presets_file,
                                                                                   tmp_path, monkeypatch):
-    hold = HoldBeforeStep(4)
-    monkeypatch.setattr(TransformersStepModel, "draft", hold.wrap(TransformersStepModel.draft))
+    hold = HoldBeforeStep(4, monkeypatch)
     demo = launch("tiny-live", tiny_presets_file)
     try:
         page = browser.new_page(viewport={"width": 1280, "height": 900})
