@@ -92,11 +92,17 @@ def int8_weight_matmul(x: torch.Tensor, weight: torch.Tensor, scale: torch.Tenso
 class Int8Linear(torch.nn.Module):
     """A linear layer with symmetric per-output-channel int8 weights, for decode-sized inputs."""
 
+    ROWS_AT_ONCE = 4096  # quantized a block of rows at a time: a float copy of a whole output head is ~1 GB
+
     def __init__(self, linear: torch.nn.Linear):
         super().__init__()
-        weight = linear.weight.detach().float()
-        scale = weight.abs().amax(dim=1).clamp(min=1e-12) / 127
-        self.register_buffer("weight", torch.round(weight / scale[:, None]).to(torch.int8))
+        weight = linear.weight.detach()
+        scale = weight.abs().amax(dim=1).float().clamp(min=1e-12) / 127
+        quantized = torch.empty(weight.shape, dtype=torch.int8, device=weight.device)
+        for start in range(0, weight.shape[0], self.ROWS_AT_ONCE):
+            rows = slice(start, start + self.ROWS_AT_ONCE)
+            quantized[rows] = torch.round(weight[rows].float() / scale[rows, None]).to(torch.int8)
+        self.register_buffer("weight", quantized)
         self.register_buffer("scale", scale.to(DECODE_DTYPE))
         self.register_buffer("bias", None if linear.bias is None else linear.bias.detach().to(DECODE_DTYPE))
 
