@@ -250,15 +250,16 @@ def int8_decoding(components, config: DecodingConfig, problems: int, steps: int,
     preset has them off, and the preset's own choice is restored at the end. Memory: the resident set once both
     models and their decoders are loaded, and the process's peak."""
     small, big = components.small, components.big
-    chosen = {role: m.decoder for role, m in (("small", small), ("big", big))}
-    int8 = {role: d if d is not m.model else int8_decoder(m.model) for (role, d), m in zip(chosen.items(), (small, big))}
+    models = {"small": small, "big": big}
+    chosen = {role: m.decoder for role, m in models.items()}
+    int8 = {role: m.decoder if m.decoder is not m.model else int8_decoder(m.model) for role, m in models.items()}
     prompt = Prompt(load_problems("gsm8k", limit=1)[0].question)
     result: dict[str, Any] = {"tokens": tokens, "rows": config.n, "cpu": cpu_flags(), "rss_loaded_gib": _rss_gib()}
     try:
         for mode in ("off", "on"):
             small.decoder, big.decoder = (int8["small"], int8["big"]) if mode == "on" else (small.model, big.model)
             row: dict[str, Any] = {"drafting": {}, "generate": {}, "vs_generate": {}, "vs_loaded_weights": {}}
-            for role, model in (("small", small), ("big", big)):
+            for role, model in models.items():
                 seconds, plain, drafts = _drafting_against_generate(model, prompt, config, tokens, repeats)
                 row["drafting"][role], row["generate"][role] = seconds, plain
                 row["vs_generate"][role] = seconds / plain

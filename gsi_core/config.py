@@ -111,7 +111,8 @@ class ModelSpec:
         if not isinstance(spec.int8_decode, bool):
             raise ConfigError(f"model spec {value!r}: int8_decode must be true or false")
         if spec.int8_decode and spec.backend == "vllm":
-            raise ConfigError(f"model spec {value!r}: int8_decode is for in-process models; a vLLM server decodes itself")
+            raise ConfigError(f"model spec {value!r}: int8_decode is for in-process models; "
+                              "a vLLM server decodes itself")
         if spec.backend == "vllm" and not spec.url:
             raise ConfigError(f"model spec {value!r}: the vllm backend needs the server's url")
         return spec

@@ -67,9 +67,10 @@ def int8_kernel_available() -> bool:
     bf16 weights). It may be missing or refuse a dtype in another torch release; then the plain product runs."""
     if _int8_kernel is None:
         return False
-    x = torch.randn(3, 64, dtype=DECODE_DTYPE)
-    weight = torch.randint(-127, 128, (40, 64), dtype=torch.int8)
-    scale = torch.rand(40, dtype=DECODE_DTYPE) / 100
+    generator = torch.Generator().manual_seed(0)  # leaves torch's global random state alone
+    x = torch.randn(3, 64, generator=generator).to(DECODE_DTYPE)
+    weight = torch.randint(-127, 128, (40, 64), generator=generator, dtype=torch.int8)
+    scale = (torch.rand(40, generator=generator) / 100).to(DECODE_DTYPE)
     try:
         fast = _int8_kernel(x, weight, scale)
     except (RuntimeError, NotImplementedError):

@@ -31,7 +31,8 @@ def rescore_on_decoder(model: TransformersStepModel, token_ids: tuple[int, ...])
     values = [float(models._log_softmax(state.next_logits, T)[token_ids[0]])]
     cache = model._for_decoder(model._expanded(state.cache, 1))
     with torch.inference_mode():
-        logits = model.decoder(input_ids=torch.tensor([token_ids[:-1]]), past_key_values=cache, use_cache=True).logits[0]
+        out = model.decoder(input_ids=torch.tensor([token_ids[:-1]]), past_key_values=cache, use_cache=True)
+    logits = out.logits[0]
     logp = models._log_softmax(logits, T).gather(1, torch.tensor(token_ids[1:])[:, None]).squeeze(1)
     return values + logp.tolist(), float(logits.float().abs().max())
 
@@ -75,7 +76,8 @@ def test_int8_drafting_and_rollouts_are_deterministic_under_a_seed(fast):
     assert [(d.token_ids, d.token_logprobs) for d in first] == [(d.token_ids, d.token_logprobs) for d in again]
     assert [d.token_ids for d in first] != [d.token_ids for d in other]
     rollouts = [fast.complete(PROMPT, [], first[:2], 2, temperature=T, max_tokens=10, seed=3) for _ in range(2)]
-    assert [[d.token_logprobs for d in row] for row in rollouts[0]] == [[d.token_logprobs for d in row] for row in rollouts[1]]
+    first_rollouts, again_rollouts = ([[d.token_logprobs for d in row] for row in r] for r in rollouts)
+    assert first_rollouts == again_rollouts
 
 
 def test_the_plain_product_stands_in_when_the_kernel_is_unavailable(fast, monkeypatch):
