@@ -3,7 +3,10 @@
 - engine overhead: a step's wall time minus the time inside model forwards and the reward, as a share of it;
 - prefix growth: one GSI step (π_S drafts + π_B scoring) at step 1 and at step 20 of a long solution;
 - batching: drafting n = 1, 4, 16 candidates at the same prefix;
-- the paper's headline: GSI wall time / sbon-big wall time over the same problems and seeds, with acceptance.
+- the paper's headline: GSI wall time / sbon-big wall time over the same problems and seeds, with acceptance;
+- int8 decoding off and on: drafting per token for both models against plain transformers `generate` on the
+  loaded weights, π_B's scoring per token, the drafts' log-probs against the loaded weights, and the headline
+  again, all in this one process; with the CPU's flags and the process's peak memory.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import re
+import resource
 import statistics
 import sys
 import time
@@ -20,7 +24,7 @@ from .config import DecodingConfig
 from .data import load_problems
 from .events import StepEvent
 from .methods import REFERENCE_METHOD, run_method
-from .models import TransformersStepModel
+from .models import TransformersStepModel, int8_decoder, int8_kernel_available
 from .run import Run
 from .vocabulary import STEP_END, Draft, Prompt
 
@@ -142,7 +146,7 @@ def batching(small, config: DecodingConfig, ns: Sequence[int] = (1, 4, 16), repe
 def headline(components, config: DecodingConfig, problems: int, methods=("gsi", REFERENCE_METHOD)) -> dict[str, Any]:
     """Each method on the same GSM8K problems and seed, interleaved so both see the same machine noise.
     Also the engine overhead: step wall time outside model forwards and the reward."""
-    clock = ForwardClock([components.small.model, components.big.model])
+    clock = ForwardClock([m for model in (components.small, components.big) for m in forward_modules(model)])
     reward = TimedReward(components.reward)
     totals = {m: {"wall": 0.0, "accepted": 0, "fallbacks": 0, "steps": 0} for m in methods}
     overhead = {"wall": 0.0, "forwards": 0.0, "reward": 0.0}
@@ -173,13 +177,120 @@ def headline(components, config: DecodingConfig, problems: int, methods=("gsi", 
     }
 
 
-def run_bench(components, config: DecodingConfig, problems: int = 2, steps: int = 4) -> dict[str, Any]:
+def _rss_gib() -> float:
+    """This process's resident memory now (Linux), in GiB."""
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * resource.getpagesize() / 2**30
+
+
+def forward_modules(model: TransformersStepModel) -> list[Any]:
+    """The torch modules whose forwards are the model's work: the loaded model, and its int8 decoder when on."""
+    return [model.model] if model.decoder is model.model else [model.model, model.decoder]
+
+
+def cpu_flags() -> dict[str, Any]:
+    """What decides CPU matmul speed here: the vector and matrix extensions the CPU has, and torch's choice."""
+    import torch
+
+    try:
+        flags = set(re.search(r"^flags\s*:(.*)$", open("/proc/cpuinfo").read(), re.M).group(1).split())
+    except (OSError, AttributeError):
+        flags = set()
+    wanted = sorted(f for f in flags if f in ("avx2", "fma", "f16c", "avx_vnni") or f.startswith(("avx512", "amx")))
+    return {"flags": wanted, "torch_cpu_capability": torch.backends.cpu.get_cpu_capability(),
+            "threads": torch.get_num_threads(), "int8_kernel": int8_kernel_available()}
+
+
+def _drafting_against_generate(model, prompt, config, tokens, repeats) -> tuple[float, float, list[Draft]]:
+    """Seconds per drafted token of the engine at a warm prefix and of plain transformers `generate` on the loaded
+    weights, taken in turn `repeats` times so both see the same machine (medians), and the engine's last drafts.
+
+    `generate` samples n rows of exactly `tokens` new tokens at T, with no top-k/top-p, on a cache that already
+    holds the prompt but its last token (the engine's prefix cache holds all of it and the next logits)."""
+    import torch
+    from transformers import DynamicCache, GenerationConfig
+
+    ids = list(model.prompt_ids(prompt))
+    settings = GenerationConfig(do_sample=True, temperature=config.temperature, top_k=None, top_p=None,
+                                max_new_tokens=tokens, min_new_tokens=tokens, pad_token_id=0,
+                                eos_token_id=sorted(model.eos_ids))
+    model.draft(prompt, [], 1, temperature=config.temperature, max_tokens=1, seed=0)  # warm the prefix cache
+    engine, plain = [], []
+    for r in range(repeats):
+        start = time.perf_counter()
+        drafts = model.draft(prompt, [], config.n, temperature=config.temperature, max_tokens=tokens, seed=r)
+        engine.append((time.perf_counter() - start) / sum(len(d.token_ids) for d in drafts))
+        with torch.inference_mode():
+            cache = DynamicCache(config=model.model.config)
+            model.model(input_ids=torch.tensor([ids[:-1]], device=model.device), past_key_values=cache, use_cache=True)
+            cache.batch_repeat_interleave(config.n)
+            torch.manual_seed(r)
+            start = time.perf_counter()
+            model.model.generate(input_ids=torch.tensor([ids] * config.n, device=model.device), past_key_values=cache,
+                                 attention_mask=torch.ones((config.n, len(ids)), dtype=torch.long, device=model.device),
+                                 generation_config=settings)
+            plain.append((time.perf_counter() - start) / (config.n * tokens))
+    return statistics.median(engine), statistics.median(plain), drafts
+
+
+def _against_loaded_weights(model, prompt, config, drafts) -> dict[str, float]:
+    """How far the drafts' log-probs are from the loaded weights scoring the same tokens, per token and per step."""
+    loaded = model.token_logprobs(prompt, [], drafts, temperature=config.temperature)
+    per_token = [abs(a - b) for d, ref in zip(drafts, loaded) for a, b in zip(d.token_logprobs, ref)]
+    per_step = [abs(d.logprob - sum(ref)) for d, ref in zip(drafts, loaded)]
+    return {"token_max": max(per_token), "token_mean": statistics.mean(per_token), "step_max": max(per_step),
+            "step_mean": statistics.mean(per_step), "tokens": len(per_token)}
+
+
+def int8_decoding(components, config: DecodingConfig, problems: int, steps: int, tokens: int = 48,
+                  repeats: int = 2) -> dict[str, Any]:
+    """Int8 decoding off, then on, in this process on the same prompt, problems and seeds: the engine's drafting
+    per token against plain `generate` on the loaded weights (taken in turn with it), π_S/π_B, π_B's scoring per
+    token, the drafts' log-probs against the loaded weights, and GSI / sbon-big. Decoders are built here if the
+    preset has them off, and the preset's own choice is restored at the end. Memory: the resident set once both
+    models and their decoders are loaded, and the process's peak."""
+    small, big = components.small, components.big
+    models = {"small": small, "big": big}
+    chosen = {role: m.decoder for role, m in models.items()}
+    int8 = {role: m.decoder if m.decoder is not m.model else int8_decoder(m.model) for role, m in models.items()}
+    prompt = Prompt(load_problems("gsm8k", limit=1)[0].question)
+    result: dict[str, Any] = {"tokens": tokens, "rows": config.n, "cpu": cpu_flags(), "rss_loaded_gib": _rss_gib()}
+    try:
+        for mode in ("off", "on"):
+            small.decoder, big.decoder = (int8["small"], int8["big"]) if mode == "on" else (small.model, big.model)
+            row: dict[str, Any] = {"drafting": {}, "generate": {}, "vs_generate": {}, "vs_loaded_weights": {}}
+            for role, model in models.items():
+                seconds, plain, drafts = _drafting_against_generate(model, prompt, config, tokens, repeats)
+                row["drafting"][role], row["generate"][role] = seconds, plain
+                row["vs_generate"][role] = seconds / plain
+                row["vs_loaded_weights"][role] = _against_loaded_weights(model, prompt, config, drafts)
+                if role == "small":
+                    start = time.perf_counter()
+                    big.token_logprobs(prompt, [], drafts, temperature=config.temperature)
+                    row["scoring"] = (time.perf_counter() - start) / sum(len(d.token_ids) for d in drafts)
+            row["small_over_big"] = row["drafting"]["small"] / row["drafting"]["big"]
+            row["headline"] = headline(components, config.replace(max_steps=steps), problems)
+            result[mode] = row
+    finally:
+        small.decoder, big.decoder = chosen["small"], chosen["big"]
+    result["peak_rss_gib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+    return result
+
+
+MEASURES = ("batching", "prefix_growth", "headline", "int8_decoding")
+
+
+def run_bench(components, config: DecodingConfig, problems: int = 2, steps: int = 4,
+              measures: Sequence[str] = MEASURES) -> dict[str, Any]:
     result = {"config": dataclasses.asdict(config)}
     for name, measure in (
         ("batching", lambda: batching(components.small, config)),
         ("prefix_growth", lambda: prefix_growth(components.small, components.big, config)),
         ("headline", lambda: headline(components, config.replace(max_steps=steps), problems)),
+        ("int8_decoding", lambda: int8_decoding(components, config, problems, steps)),
     ):
+        if name not in measures:
+            continue
         started = time.perf_counter()
         print(f"[gsi] bench: {name}…", file=sys.stderr, flush=True)
         result[name] = measure()
@@ -188,27 +299,73 @@ def run_bench(components, config: DecodingConfig, problems: int = 2, steps: int 
 
 
 def report(result: dict[str, Any]) -> str:
-    """The bench as a Markdown table of ratios and goals."""
-    h, p, b = result["headline"], result["prefix_growth"], result["batching"]
+    """The bench as a Markdown table of ratios and goals, for the measures it ran."""
+    rows = []
+    if "headline" in result:
+        rows += _headline_rows(result["headline"])
+    if "prefix_growth" in result:
+        rows += _prefix_growth_rows(result["prefix_growth"])
+    if "batching" in result:
+        rows += _batching_rows(result["batching"])
+    if "int8_decoding" in result:
+        rows += _int8_rows(result["int8_decoding"])
+    lines = ["| measure | this run | goal |", "|---|---|---|"]
+    lines += [f"| {a} | {b_} | {c} |" for a, b_, c in rows]
+    return "\n".join(lines)
+
+
+def _headline_rows(h: dict[str, Any]) -> list[tuple[str, str, str]]:
     o = h["overhead"]
-    rows = [
+    return [
         ("engine overhead: step time outside model forwards and the reward",
          f"{o['share']:.1%} of {o['wall']:.0f} s of GSI steps", "≤ 10%"),
+        _ratio_row(h, ""),
+    ]
+
+
+def _ratio_row(h: dict[str, Any], label: str) -> tuple[str, str, str]:
+    acceptance = f"; acceptance {h['acceptance']:.0%}" if h["acceptance"] is not None else ""
+    return (f"GSI / {REFERENCE_METHOD} wall time{label}, {h['problems']} GSM8K problems, same seeds",
+            f"{h['wall_ratio']:.2f} (GSI {h['totals']['gsi']['wall']:.0f} s, {REFERENCE_METHOD} "
+            f"{h['totals'][REFERENCE_METHOD]['wall']:.0f} s{acceptance})", "≤ 0.72 (paper: up to 28% lower)")
+
+
+def _prefix_growth_rows(p: dict[str, Any]) -> list[tuple[str, str, str]]:
+    return [
         ("prefix growth: GSI step at step 20 / step 1, per drafted token",
          f"{p['ratio_per_token']:.2f} (per step {p['ratio']:.2f}; {p['prefix_tokens']['1']} → {p['prefix_tokens']['20']} "
          f"prefix tokens; cold cache at step 20: {p['cold_seconds_per_token'] / p['seconds_per_token']['20']:.1f}× slower)",
          "≤ 1.3"),
+    ]
+
+
+def _batching_rows(b: dict[str, Any]) -> list[tuple[str, str, str]]:
+    return [
         *[(f"batching: drafting n = {n} / ({n} × n = 1)",
            f"{b['cost_vs_n_times_one'][n]:.2f} ({b['seconds'][n]:.1f} s for {b['tokens'][n]:.0f} tokens: "
            f"{b['seconds'][n] / b['tokens'][n]:.3f} s per token)",
            "well under 1" if n != min(b["seconds"], key=int) else "")
           for n in b["seconds"]],
-        (f"GSI / {REFERENCE_METHOD} wall time, {h['problems']} GSM8K problems, same seeds",
-         f"{h['wall_ratio']:.2f} (GSI {h['totals']['gsi']['wall']:.0f} s, {REFERENCE_METHOD} "
-         f"{h['totals'][REFERENCE_METHOD]['wall']:.0f} s; "
-         f"acceptance {h['acceptance']:.0%})" if h["acceptance"] is not None else f"{h['wall_ratio']:.2f}",
-         "≤ 0.72 (paper: up to 28% lower)"),
     ]
-    lines = ["| measure | this run | goal |", "|---|---|---|"]
-    lines += [f"| {a} | {b_} | {c} |" for a, b_, c in rows]
-    return "\n".join(lines)
+
+
+def _int8_rows(d: dict[str, Any]) -> list[tuple[str, str, str]]:
+    rows = []
+    for role, name in (("small", "π_S"), ("big", "π_B")):
+        for mode in ("off", "on"):
+            rows.append((f"int8 {mode}: {name} drafting per token / plain `generate` ({d['rows']} rows)",
+                         f"{d[mode]['vs_generate'][role]:.2f} ({1000 * d[mode]['drafting'][role]:.1f} ms vs "
+                         f"{1000 * d[mode]['generate'][role]:.1f} ms)", "≤ 0.60" if mode == "on" else ""))
+        near = d["on"]["vs_loaded_weights"][role]
+        rows.append((f"int8 on: {name} drafts' log-probs − the loaded weights' (nats)",
+                     f"per token max {near['token_max']:.3f}, mean {near['token_mean']:.3f}; per step max "
+                     f"{near['step_max']:.2f}, mean {near['step_mean']:.2f}", ""))
+    for mode in ("off", "on"):
+        rows.append((f"int8 {mode}: π_S / π_B drafting per token; π_B scoring per token",
+                     f"{d[mode]['small_over_big']:.2f}; {1000 * d[mode]['scoring']:.1f} ms", ""))
+        rows.append(_ratio_row(d[mode]["headline"], f" (int8 {mode})"))
+    gsi_wall = {mode: d[mode]["headline"]["totals"]["gsi"]["wall"] for mode in ("off", "on")}
+    rows.append(("GSI wall time, int8 on / off", f"{gsi_wall['on'] / gsi_wall['off']:.2f}", ""))
+    rows.append(("memory (RSS), both models with both weight copies: once loaded; the process's peak",
+                 f"{d['rss_loaded_gib']:.1f} GiB; {d['peak_rss_gib']:.1f} GiB", "fits 16 GB"))
+    return rows

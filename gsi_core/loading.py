@@ -79,7 +79,11 @@ def load_step_model(spec: ModelSpec) -> StepModel:
     if spec.backend == "vllm":
         return connect_vllm_model(spec)
     model, tokenizer = load_pretrained(spec, AutoModelForCausalLM)
-    return TransformersStepModel(model, tokenizer, name=spec.label)
+    int8_decode = spec.int8_decode and model.device.type == "cpu"
+    if spec.int8_decode and not int8_decode:
+        print(f"[gsi] {spec.label}: int8_decode is for CPUs; decoding on {model.device} with the loaded weights",
+              file=sys.stderr)
+    return TransformersStepModel(model, tokenizer, name=spec.label, int8_decode=int8_decode)
 
 
 def connect_vllm(spec: ModelSpec) -> tuple[Any, Any]:

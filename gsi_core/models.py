@@ -8,6 +8,13 @@ log π_B − log π_S compares the two distributions the algorithm really uses.
 KV cache. Each model keeps the cache of the last prefix it saw (prompt + committed steps). A request whose
 prefix extends it computes the new tokens only, and the n candidates start from copies of it, so a step
 costs in proportion to the step, not to the whole solution.
+
+Int8 decoding (optional, CPU). Decode-sized forwards (one new token for each of a few rows: drafting, π_B's
+fallback, rollouts) read every weight once per token, so they are bound by memory traffic. `int8_decoder` builds a
+second copy of the model for them: every linear layer (the output head too) as per-output-channel int8 weights,
+everything else bf16, activations bf16. Prefill and scoring keep the loaded weights. The drafting model is then:
+the loaded model for the prefix (its K/V rounded to bf16) and the first token, the int8 copy for every later
+token; the log-probs a draft carries are those of exactly that distribution, the one its tokens were sampled from.
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import functools
 import threading
 from dataclasses import dataclass
 from typing import Callable, Sequence
@@ -44,6 +52,87 @@ class _PrefixState:
 
 def _log_softmax(logits: torch.Tensor, temperature: float) -> torch.Tensor:
     return torch.log_softmax(logits.float() / temperature, dim=-1)
+
+
+DECODE_DTYPE = torch.bfloat16  # the int8 decoder's activations, norms and embeddings
+_int8_kernel = getattr(torch.ops.aten, "_weight_int8pack_mm", None)
+
+
+@functools.cache
+def int8_kernel_available() -> bool:
+    """Whether torch's private CPU kernel `_weight_int8pack_mm` runs here and agrees with the plain product.
+
+    A private op, used because no maintained route is faster on these CPUs: torchao 0.18's int8 weight-only
+    tensor converts the int8 weight to the activation dtype at every call (measured here: slower than plain
+    bf16 weights). It may be missing or refuse a dtype in another torch release; then the plain product runs."""
+    if _int8_kernel is None:
+        return False
+    generator = torch.Generator().manual_seed(0)  # leaves torch's global random state alone
+    x = torch.randn(3, 64, generator=generator).to(DECODE_DTYPE)
+    weight = torch.randint(-127, 128, (40, 64), generator=generator, dtype=torch.int8)
+    scale = (torch.rand(40, generator=generator) / 100).to(DECODE_DTYPE)
+    try:
+        fast = _int8_kernel(x, weight, scale)
+    except (RuntimeError, NotImplementedError):
+        return False
+    return bool(torch.allclose(fast.float(), _int8_product(x, weight, scale).float(), rtol=2e-2, atol=1e-2))
+
+
+def _int8_product(x: torch.Tensor, weight: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+    return (x @ weight.to(x.dtype).t()) * scale
+
+
+def int8_weight_matmul(x: torch.Tensor, weight: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+    """x @ (scale · weight)ᵀ for a 2-D `x`, int8 `weight` [out, in] and per-row `scale` [out]: the one place
+    the private kernel is called, with the same product through a dequantized weight where it is unavailable."""
+    if int8_kernel_available():
+        return _int8_kernel(x, weight, scale)
+    return _int8_product(x, weight, scale)
+
+
+class Int8Linear(torch.nn.Module):
+    """A linear layer with symmetric per-output-channel int8 weights, for decode-sized inputs."""
+
+    ROWS_AT_ONCE = 4096  # quantized a block of rows at a time: a float copy of a whole output head is ~1 GB
+
+    def __init__(self, linear: torch.nn.Linear):
+        super().__init__()
+        weight = linear.weight.detach()
+        scale = weight.abs().amax(dim=1).float().clamp(min=1e-12) / 127
+        quantized = torch.empty(weight.shape, dtype=torch.int8, device=weight.device)
+        for start in range(0, weight.shape[0], self.ROWS_AT_ONCE):
+            rows = slice(start, start + self.ROWS_AT_ONCE)
+            quantized[rows] = torch.round(weight[rows].float() / scale[rows, None]).to(torch.int8)
+        self.register_buffer("weight", quantized)
+        self.register_buffer("scale", scale.to(DECODE_DTYPE))
+        self.register_buffer("bias", None if linear.bias is None else linear.bias.detach().to(DECODE_DTYPE))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = int8_weight_matmul(x.reshape(-1, x.shape[-1]), self.weight, self.scale)
+        if self.bias is not None:
+            out = out + self.bias
+        return out.reshape(*x.shape[:-1], out.shape[-1])
+
+
+def int8_decoder(model: PreTrainedModel) -> PreTrainedModel:
+    """A copy of `model` for decode-sized forwards: linear layers int8 (`Int8Linear`), other parameters bf16.
+    Built parameter by parameter, so it never holds a second full-precision copy (the weights of a linear
+    layer that nothing else shares are left out of the copy and quantized straight from the original)."""
+    linears = {name: module for name, module in model.named_modules() if isinstance(module, torch.nn.Linear)}
+    shared = {id(p) for module in model.modules() if not isinstance(module, torch.nn.Linear)
+              for p in module.parameters(recurse=False)}
+    memo: dict[int, torch.nn.Parameter] = {}
+    for module in model.modules():
+        for parameter in module.parameters(recurse=False):
+            if isinstance(module, torch.nn.Linear) and id(parameter) not in shared:
+                memo[id(parameter)] = torch.nn.Parameter(torch.empty(0), requires_grad=False)
+            else:
+                memo[id(parameter)] = torch.nn.Parameter(parameter.detach().to(DECODE_DTYPE), requires_grad=False)
+    decoder = copy.deepcopy(model, memo)
+    for name, linear in linears.items():
+        parent, _, child = name.rpartition(".")
+        setattr(decoder.get_submodule(parent), child, Int8Linear(linear))
+    return decoder.eval()
 
 
 class TokenizedStepModel:
@@ -121,11 +210,15 @@ class TokenizedStepModel:
 class TransformersStepModel(TokenizedStepModel):
     """A transformers causal LM behind the `StepModel` calls."""
 
-    def __init__(self, model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, name: str | None = None):
+    def __init__(self, model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, name: str | None = None,
+                 int8_decode: bool = False):
+        """`int8_decode`: decode-sized forwards run on an `int8_decoder` copy (see the module's docstring)."""
         eos = model.generation_config.eos_token_id if model.generation_config else None
         super().__init__(tokenizer, name or getattr(model, "name_or_path", None) or type(model).__name__, eos)
         self.model = model.eval()
         self.num_parameters = sum(p.numel() for p in model.parameters())
+        # The model that computes one new token per row; `model` itself unless int8 decoding is on.
+        self.decoder = int8_decoder(model) if int8_decode else self.model
         self._lock = threading.Lock()
         self._prefix: _PrefixState | None = None
 
@@ -164,6 +257,65 @@ class TransformersStepModel(TokenizedStepModel):
             copied.batch_repeat_interleave(rows)
         return copied
 
+    def _for_decoder(self, cache: DynamicCache) -> DynamicCache:
+        """The cache in the decoder's dtype (the int8 decoder attends in bf16), converted in place."""
+        dtype = self.decoder.dtype
+        for layer in cache.layers:
+            if layer.is_initialized and layer.keys.dtype != dtype:
+                layer.keys, layer.values, layer.dtype = layer.keys.to(dtype), layer.values.to(dtype), dtype
+        return cache
+
+    def _sample(
+        self, cache: DynamicCache, logits: torch.Tensor, *, temperature: float, max_tokens: int, seed: int,
+        stop: Callable[[str, str], bool], stop_reason: str,
+        attention: torch.Tensor | None = None, positions: torch.Tensor | None = None,
+    ) -> list[Draft]:
+        """Sample one continuation per row of `logits` (the next-token logits after `cache`) on the decoder.
+        A row ends at EOS, when `stop(text so far, last token's text)` holds (finish reason `stop_reason`), or
+        after `max_tokens` tokens; finished rows leave the batch, so the others run cheaper. `attention` and
+        `positions` ([rows, cache length] and [rows], for right-padded rows) are carried along when given."""
+        rows = logits.shape[0]
+        cache = self._for_decoder(cache)
+        generator = torch.Generator(device=self.device).manual_seed(seed)
+        tokens: list[list[int]] = [[] for _ in range(rows)]
+        token_logprobs: list[list[float]] = [[] for _ in range(rows)]
+        text = [""] * rows
+        finish = ["length"] * rows
+        active = list(range(rows))
+        while True:
+            logp = _log_softmax(logits, temperature)
+            chosen = torch.multinomial(logp.exp(), 1, generator=generator).squeeze(1)
+            chosen_logp = logp.gather(1, chosen[:, None]).squeeze(1).tolist()
+            still = []
+            for k, (row, token) in enumerate(zip(active, chosen.tolist())):
+                tokens[row].append(token)
+                token_logprobs[row].append(chosen_logp[k])
+                piece = self._piece(token)
+                text[row] += piece
+                if token in self.eos_ids:
+                    finish[row] = "eos"
+                elif stop(text[row], piece):
+                    finish[row] = stop_reason
+                elif len(tokens[row]) < max_tokens:
+                    still.append(k)
+            if not still:
+                break
+            if len(still) < len(active):
+                keep = torch.tensor(still, device=self.device)
+                cache.batch_select_indices(keep)
+                chosen = chosen[keep]
+                if attention is not None:
+                    attention, positions = attention[keep], positions[keep]
+            active = [active[k] for k in still]
+            extra = {}
+            if attention is not None:
+                attention = torch.cat([attention, attention.new_ones((len(active), 1))], dim=1)
+                extra = {"attention_mask": attention, "position_ids": positions[:, None]}
+                positions = positions + 1
+            out = self.decoder(input_ids=chosen[:, None], past_key_values=cache, use_cache=True, **extra)
+            cache, logits = out.past_key_values, out.logits[:, -1]
+        return [self._draft(ids, lps, reason) for ids, lps, reason in zip(tokens, token_logprobs, finish)]
+
     # --- the two calls -------------------------------------------------------------------------------------
     @torch.inference_mode()
     def draft(
@@ -173,42 +325,11 @@ class TransformersStepModel(TokenizedStepModel):
         or after `max_tokens` tokens. Finished rows leave the batch, so the others run cheaper."""
         with self._lock:
             state = self._advance(self.prefix_ids(prompt, steps))
-            generator = torch.Generator(device=self.device).manual_seed(seed)
-            cache = self._expanded(state.cache, n)
             logits = state.next_logits.unsqueeze(0).expand(n, -1)
-            tokens: list[list[int]] = [[] for _ in range(n)]
-            token_logprobs: list[list[float]] = [[] for _ in range(n)]
-            tail = [""] * n
-            finish: list[str | None] = [None] * n
-            active = list(range(n))
-            while True:
-                logp = _log_softmax(logits, temperature)
-                chosen = torch.multinomial(logp.exp(), 1, generator=generator).squeeze(1)
-                chosen_logp = logp.gather(1, chosen[:, None]).squeeze(1).tolist()
-                still = []
-                for k, (row, token) in enumerate(zip(active, chosen.tolist())):
-                    tokens[row].append(token)
-                    token_logprobs[row].append(chosen_logp[k])
-                    piece = tail[row] + self._piece(token)
-                    tail[row] = piece[-1:]
-                    if token in self.eos_ids:
-                        finish[row] = "eos"
-                    elif STEP_END in piece:
-                        finish[row] = "step"
-                    elif len(tokens[row]) >= max_tokens:
-                        finish[row] = "length"
-                    else:
-                        still.append(k)
-                if not still:
-                    break
-                if len(still) < len(active):
-                    keep = torch.tensor(still, device=self.device)
-                    cache.batch_select_indices(keep)
-                    chosen = chosen[keep]
-                active = [active[k] for k in still]
-                out = self.model(input_ids=chosen[:, None], past_key_values=cache, use_cache=True)
-                cache, logits = out.past_key_values, out.logits[:, -1]
-        return [self._draft(ids, lps, reason) for ids, lps, reason in zip(tokens, token_logprobs, finish)]
+            # A blank line may span two tokens: look at the last character before this token's text too.
+            return self._sample(self._expanded(state.cache, n), logits, temperature=temperature,
+                                max_tokens=max_tokens, seed=seed, stop_reason="step",
+                                stop=lambda text, piece: STEP_END in text[-len(piece) - 1:])
 
     @torch.inference_mode()
     def token_logprobs(
@@ -276,37 +397,7 @@ class TransformersStepModel(TokenizedStepModel):
                 last = hidden.last_hidden_state[grown, [ends[r] for r in grown]]
                 logits[grown] = self.model.get_output_embeddings()(last).float()
             next_position = torch.tensor([len(prefix) + len(s) for s in sequences], device=self.device)
-            generator = torch.Generator(device=self.device).manual_seed(seed)
-            tokens: list[list[int]] = [[] for _ in range(rows)]
-            text = [""] * rows
-            logprobs: list[list[float]] = [[] for _ in range(rows)]
-            finish: list[str] = ["length"] * rows
-            active = list(range(rows))
-            while active:
-                logp = _log_softmax(logits, temperature)
-                chosen = torch.multinomial(logp.exp(), 1, generator=generator).squeeze(1)
-                chosen_logp = logp.gather(1, chosen[:, None]).squeeze(1).tolist()
-                still = []
-                for j, (row, token) in enumerate(zip(active, chosen.tolist())):
-                    tokens[row].append(token)
-                    logprobs[row].append(chosen_logp[j])
-                    text[row] += self._piece(token)
-                    if token in self.eos_ids:
-                        finish[row] = "eos"
-                    elif stop(text[row]):
-                        finish[row] = "stop"
-                    elif len(tokens[row]) < max_tokens:
-                        still.append(j)
-                if not still:
-                    break
-                keep = torch.tensor(still, device=self.device)
-                if len(still) < len(active):
-                    cache.batch_select_indices(keep)
-                chosen, attention, next_position = chosen[keep], attention[keep], next_position[keep]
-                active = [active[j] for j in still]
-                attention = torch.cat([attention, attention.new_ones((len(active), 1))], dim=1)
-                out = self.model(input_ids=chosen[:, None], attention_mask=attention,
-                                 position_ids=next_position[:, None], past_key_values=cache, use_cache=True)
-                cache, logits, next_position = out.past_key_values, out.logits[:, -1], next_position + 1
-        drafts = [self._draft(ids, lp, reason) for ids, lp, reason in zip(tokens, logprobs, finish)]
+            drafts = self._sample(cache, logits, temperature=temperature, max_tokens=max_tokens, seed=seed,
+                                  stop=lambda text, piece: stop(text), stop_reason="stop",
+                                  attention=attention, positions=next_position)
         return [drafts[i * k : (i + 1) * k] for i in range(len(continuations))]

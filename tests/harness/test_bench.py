@@ -42,6 +42,27 @@ def test_bench_prints_ratios_and_writes_json(tmp_path, tiny_presets_file):
     assert result["headline"]["totals"]["gsi"]["steps"] <= 2 and result["headline"]["wall_ratio"] > 0
     assert "| engine overhead" in done.stdout and "GSI / sbon-big wall time" in done.stdout
     assert done.stdout == result["table"] + "\n"
+    int8 = result["int8_decoding"]  # the tiny preset has int8 decoding off: the bench builds the decoders
+    assert int8["cpu"]["torch_cpu_capability"] and 0 < int8["rss_loaded_gib"] <= int8["peak_rss_gib"]
+    for mode in ("off", "on"):
+        assert set(int8[mode]["drafting"]) == {"small", "big"} and int8[mode]["scoring"] > 0
+        assert int8[mode]["vs_generate"]["small"] == int8[mode]["drafting"]["small"] / int8[mode]["generate"]["small"]
+        assert int8[mode]["headline"]["totals"]["gsi"]["steps"] <= 2
+    assert int8["off"]["vs_loaded_weights"]["small"]["token_max"] < 1e-4  # off: the loaded weights drafted
+    assert 0 < int8["on"]["vs_loaded_weights"]["big"]["token_max"] < 0.5
+    assert "int8 on: π_S drafting per token / plain `generate`" in done.stdout
+
+
+def test_bench_runs_only_the_measures_asked_for(tmp_path, tiny_presets_file):
+    out = tmp_path / "bench.json"
+    done = cli("bench", "--preset", "tiny", "--steps", "1", "--problems", "1", "--measures", "batching",
+               "--out", str(out), env={"GSI_PRESETS_FILE": tiny_presets_file})
+    assert done.returncode == 0, done.stderr
+    result = json.loads(out.read_text())
+    assert "batching" in result and not {"headline", "prefix_growth", "int8_decoding"} & set(result)
+    assert "batching: drafting n = 4" in done.stdout and "GSI / sbon-big" not in done.stdout
+    refused = cli("bench", "--preset", "tiny", "--measures", "speed", env={"GSI_PRESETS_FILE": tiny_presets_file})
+    assert refused.returncode == 2 and refused.stderr.startswith("error: --measures takes a comma-separated list")
 
 
 def test_bench_refuses_zero_problems(tiny_presets_file):

@@ -47,6 +47,20 @@ def test_presets_file_has_the_required_presets():
     assert (paper.decoding.n, paper.decoding.beta, paper.decoding.threshold) == (16, 20.0, 0.5)
 
 
+def test_int8_decoding_is_on_in_the_cpu_presets_and_a_spec_turns_it_off():
+    presets = load_presets()
+    for name in ("offline-cpu", "hub-cpu"):
+        assert presets[name].small.int8_decode and presets[name].big.int8_decode
+    assert not presets["paper"].small.int8_decode
+    spec = ModelSpec.from_config({"model": "offline:x", "int8_decode": False})
+    assert not spec.int8_decode and spec.to_config() == {"model": "offline:x"}
+    assert ModelSpec.from_config({"model": "x", "int8_decode": True}).to_config() == {"model": "x", "int8_decode": True}
+    with pytest.raises(ConfigError, match="int8_decode must be true or false"):
+        ModelSpec.from_config({"model": "x", "int8_decode": "yes"})
+    with pytest.raises(ConfigError, match="int8_decode is for in-process models"):
+        ModelSpec.from_config({"model": "x", "int8_decode": True, "backend": "vllm", "url": "http://s"})
+
+
 def test_preset_typos_are_refused(tmp_path):
     path = tmp_path / "presets.yaml"
     path.write_text("presets:\n  x:\n    small: a\n    big: b\n    decoding: {betta: 3}\n")
@@ -107,6 +121,7 @@ def test_a_preset_points_at_vllm_servers():
     offline = get_preset("offline-cpu")
     local_reward = offline.on_vllm({"small": "http://s", "big": "http://b"}, {})
     assert local_reward.reward == RewardSpec() and local_reward.small.dtype == "auto"  # the verifier needs no server
+    assert offline.small.int8_decode and not local_reward.small.int8_decode  # a server decodes itself
     served_prm = offline.on_vllm({"small": "http://s", "big": "http://b", "reward": "http://r"}, {"reward": "prm"})
     assert served_prm.reward.to_config() == {"kind": "prm", "model": "prm", "backend": "vllm", "url": "http://r"}
     with pytest.raises(MissingServerSetting) as missing:
