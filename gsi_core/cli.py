@@ -14,8 +14,10 @@ from .methods import DEFAULT_METHODS, METHODS, run_method
 from .vocabulary import check_problem
 
 # Command-line flag → DecodingConfig field. `--threshold` sets the threshold of the chosen method.
-_OVERRIDES = {"n": "n", "beta": "beta", "temperature": "temperature", "seed": "seed",
-              "max_steps": "max_steps", "max_step_tokens": "max_step_tokens", "rsd_threshold": "rsd_threshold"}
+_OVERRIDES = {"n": "n", "n_small": "n_small", "n_big": "n_big", "beta": "beta", "temperature": "temperature",
+              "seed": "seed", "max_steps": "max_steps", "max_step_tokens": "max_step_tokens",
+              "rsd_threshold": "rsd_threshold", "reward_floor": "reward_floor"}
+OFF = "off"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -78,8 +80,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _reward_floor(text: str) -> float | str:
+    """A number, or `off` to switch off a preset's floor."""
+    if text.strip().lower() == OFF:
+        return OFF
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1] or 'off', got {text!r}") from None
+
+
 def _add_decoding_flags(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--n", type=int, help="candidates per step")
+    parser.add_argument("--n", type=int, help="candidates per step, both models (unless --n-small / --n-big)")
+    parser.add_argument("--n-small", "--n_small", type=int, dest="n_small", help="π_S drafts per step")
+    parser.add_argument("--n-big", "--n_big", type=int, dest="n_big",
+                        help="π_B candidates per step: the fallback's, and sbon-big's / bon-big's n")
+    parser.add_argument("--reward-floor", type=_reward_floor,
+                        help="end a run when a step's best reward is below this (official: 0.1); 'off' to disable")
     parser.add_argument("--beta", type=float, help="β, the reward's weight in the tilt")
     parser.add_argument("--temperature", type=float)
     parser.add_argument("--seed", type=int, help="the same seed for every (problem, method)")
@@ -111,6 +128,8 @@ def _preset(args: argparse.Namespace) -> Preset:
 
 def _decoding(args: argparse.Namespace, preset: Preset) -> DecodingConfig:
     overrides = {field: getattr(args, flag) for flag, field in _OVERRIDES.items() if getattr(args, flag, None) is not None}
+    if overrides.get("reward_floor") == OFF:
+        overrides["reward_floor"] = None
     return preset.decoding.replace(**overrides)
 
 

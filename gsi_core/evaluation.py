@@ -82,6 +82,16 @@ def run_info(command: str, dataset: str, preset: Preset, config: dict[str, Any])
     return {"settings": settings, **provenance(command, preset)}
 
 
+def comparable(settings: dict[str, Any]) -> dict[str, Any]:
+    """Settings as a resume compares them: a decoding setting added since a run was saved takes its default,
+    which is what that run did (n_small and n_big = n, no reward floor); the seed is left out, as each record
+    carries its own (`--seeds` adds seeds to a directory)."""
+    defaults = {f.name: f.default for f in dataclasses.fields(DecodingConfig)}
+    config = {**defaults, **settings.get("config", {})}
+    config.pop("seed", None)
+    return {**settings, "config": config}
+
+
 class RunDirectory:
     """`run.json` + `results.jsonl` of one evaluation; appends survive Ctrl-C and kills."""
 
@@ -99,7 +109,7 @@ class RunDirectory:
         if existing is None:
             self.path.mkdir(parents=True, exist_ok=True)
             self._write_info(info)
-        elif existing["settings"] != info["settings"]:
+        elif comparable(existing["settings"]) != comparable(info["settings"]):
             raise ValueError(
                 f"{self.path} holds a run with other settings ({json.dumps(existing['settings'])}); "
                 "resume it with the same dataset, preset and decoding flags, or choose another --out"

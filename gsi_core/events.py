@@ -12,7 +12,7 @@ from typing import Any, Literal, Union
 
 Decision = Literal["accepted", "fallback", "n.a."]
 FinishReason = Literal["step", "eos", "length"]
-StopReason = Literal["answer", "eos", "max_steps"]
+StopReason = Literal["answer", "eos", "max_steps", "reward_floor"]
 Role = Literal["small", "big"]
 
 

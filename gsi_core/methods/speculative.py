@@ -13,7 +13,7 @@ def speculative_step(
     context: RunContext, index: int, *, method: str, selection: SelectionRule, acceptance: AcceptanceRule, score_with_big: bool
 ) -> tuple[StepEvent, Draft]:
     config = context.config
-    drafts = context.draft("small", config.n, index)
+    drafts = context.draft("small", config.candidates("small"), index)
     scored = context.rewards(drafts)
     rewards = [s.reward for s in scored]
     logp_small = [d.logprob for d in drafts]
