@@ -294,9 +294,9 @@ def theory_command(args: argparse.Namespace) -> None:
 
     for world in WORLDS.values():
         print(f"\n{world.name}: π_S={world.small} π_B={world.big} r={world.reward} β={args.beta:g} u={args.threshold:g}")
-        print(f"{'n':>4} " + " ".join(f"{'KL ' + m:>14}" for m in EXACT_METHODS) + f" {'GSI accept':>11} {'π_B gens':>9}")
+        print(f"{'n':>4} " + " ".join(f"{'KL ' + m:>20}" for m in EXACT_METHODS) + f" {'GSI accept':>11} {'π_B gens':>9}")
         for point in curves_against_n(world, args.beta, args.threshold):
-            kls = " ".join(f"{point.kl[m]:14.3f}" for m in EXACT_METHODS)
+            kls = " ".join(f"{point.kl[m]:20.3f}" for m in EXACT_METHODS)
             gsi = point.exact["gsi"]
             print(f"{point.n:>4} {kls} {gsi.acceptance:11.3f} {gsi.big_generations:9.3f}")
         for n in (4, 16):
@@ -324,7 +324,7 @@ def main(argv: list[str] | None = None) -> int:
             theory_command(args)
         elif args.command == "methods":
             for info in METHODS.values():
-                print(f"{info.name:14} {info.description}")
+                print(f"{info.name:18} {info.description}")
         elif args.command == "presets":
             for preset in load_presets().values():
                 print(f"{preset.name:14} {preset.description}")

@@ -34,5 +34,6 @@ def speculative_step(
         index=index, method=method, candidates=drafted, chosen=chosen, decision=decision, text=committed.text,
         source="small" if decision == "accepted" else "big", timings=context.stage_times(),
         fallback=fallback, fallback_chosen=fallback_chosen, threshold=acceptance.threshold,
+        threshold_on=acceptance.tests,
     )
     return event, committed
