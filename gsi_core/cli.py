@@ -46,6 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--out", required=True, help="the run directory: results.jsonl, run.json, summary, chart")
     evaluate.add_argument("--threshold", type=float, help="GSI's u")
     evaluate.add_argument("--rsd-threshold", type=float, help="RSD's δ")
+    evaluate.add_argument("--seeds", type=_seed_list,
+                          help="comma-separated seeds, e.g. 0,1,2: every (problem, method) once per seed (not with --seed)")
     _add_decoding_flags(evaluate)
     _add_backend_flags(evaluate)
     label = commands.add_parser("label-steps", help="label drafted steps by rollouts (Math-Shepherd style); resumable")
@@ -78,6 +80,13 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("methods", help="list the decoding methods")
     commands.add_parser("presets", help="list the presets of spaces_config.yaml")
     return parser
+
+
+def _seed_list(text: str) -> list[int]:
+    try:
+        return [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected whole numbers separated by commas, got {text!r}") from None
 
 
 def _reward_floor(text: str) -> float | str:
@@ -152,11 +161,11 @@ class _PrintedProgress(EvalProgress):
     def __init__(self, dataset: str):
         self.dataset, self.bar, self.results = dataset, None, None
 
-    def planned(self, directory, problems: int, methods: int, done: int, todo: int) -> None:
+    def planned(self, directory, problems: int, methods: int, seeds: int, done: int, todo: int) -> None:
         from tqdm import tqdm
 
         self.results = directory.results
-        print(f"[gsi] {self.dataset}: {problems} problems × {methods} methods, {done} already done, "
+        print(f"[gsi] {self.dataset}: {problems} problems × {methods} methods × {seeds} seeds, {done} already done, "
               f"{todo} to run → {directory.results}", file=sys.stderr)
         if todo:
             self.bar = tqdm(total=done + todo, initial=done, unit="run", dynamic_ncols=True, file=sys.stderr)
@@ -166,7 +175,7 @@ class _PrintedProgress(EvalProgress):
 
     def recorded(self, record) -> None:
         self.bar.update(1)
-        self.bar.write(f"{record.problem_id:>8} {record.method:12} {'✓' if record.correct else '✗'} "
+        self.bar.write(f"{record.problem_id:>8} {record.method:17} seed {record.seed} {'✓' if record.correct else '✗'} "
                        f"{record.prediction!s:>12.12} (gold {record.gold}) {record.wall_time:7.1f} s "
                        f"{record.steps} steps", file=sys.stderr)
 
@@ -178,9 +187,12 @@ class _PrintedProgress(EvalProgress):
 def eval_command(args: argparse.Namespace, argv: list[str]) -> int:
     """Run every pending (problem, method) pair, then print the summary and write the report files."""
     from .data import load_problems
-    from .evaluation import check_methods, run_eval
+    from .evaluation import check_methods, check_seeds, run_eval
 
     methods = check_methods([m.strip() for m in args.methods.split(",") if m.strip()])
+    if args.seeds is not None and args.seed is not None:
+        raise ConfigError("give --seed or --seeds, not both")
+    seeds = None if args.seeds is None else check_seeds(args.seeds)
     if args.limit is not None and args.limit < 1:
         raise ConfigError("--limit must be at least 1")
     preset = _preset(args)
@@ -194,7 +206,7 @@ def eval_command(args: argparse.Namespace, argv: list[str]) -> int:
     progress = _PrintedProgress(args.dataset)
     try:
         finished = run_eval(args.out, args.dataset, problems, methods, preset, config,
-                            "python -m gsi_core " + " ".join(argv), progress)
+                            "python -m gsi_core " + " ".join(argv), progress, seeds)
     finally:
         progress.close()  # before any message, so the bar does not redraw over it
     if not finished:
@@ -253,13 +265,13 @@ def reward_eval_command(args: argparse.Namespace) -> int:
 
 
 def report_command(path) -> int:
-    from .evaluation import saved_run_report, summary_table, write_report
+    from .evaluation import report_text, saved_run_report, write_report
 
-    label, summaries = saved_run_report(path)
+    label, summaries, differences = saved_run_report(path)
     if not summaries:
         raise ConfigError(f"{path} holds no finished runs (no results.jsonl lines)")
-    print(summary_table(summaries))
-    for kind, written in write_report(path, label, summaries).items():
+    print(report_text(summaries, differences))
+    for kind, written in write_report(path, label, summaries, differences).items():
         print(f"[gsi] {kind}: {written}", file=sys.stderr)
     return 0
 

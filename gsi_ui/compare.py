@@ -7,7 +7,7 @@ import gradio as gr
 from gsi_core.config import ConfigError
 from gsi_core.costs import estimated_flops
 from gsi_core.events import RunStarted, RunSummary, StepEvent
-from gsi_core.evaluation import saved_run_report, saved_runs, summary_table
+from gsi_core.evaluation import report_text, saved_run_report, saved_runs
 from gsi_core.figures import accuracy_latency_figure, comparison_figure
 from gsi_core.grading import Grader
 from gsi_core.methods import DEFAULT_METHODS, METHODS, REFERENCE_METHOD
@@ -94,10 +94,10 @@ def saved_run_view(name: str | None) -> tuple[str, object]:
     runs = saved_runs()
     if not name or name not in runs:
         return "No saved run by that name: write one with `python -m gsi_core eval … --out DIR`.", None
-    label, summaries = saved_run_report(runs[name])
+    label, summaries, differences = saved_run_report(runs[name])
     if not summaries:
         return f"**{label}**\n\nNo finished (problem, method) pairs yet.", None
-    return f"**{label}**\n\n{summary_table(summaries)}", accuracy_latency_figure(summaries, label)
+    return f"**{label}**\n\n{report_text(summaries, differences)}", accuracy_latency_figure(summaries, label)
 
 
 def render_saved_runs() -> None:

@@ -118,7 +118,8 @@ def test_compare_shows_a_saved_benchmark_run_with_where_and_when_it_was_measured
     monkeypatch.setenv("GSI_RESULTS_DIR", str(tmp_path))
     text, chart = client.predict("gsm8k-test-run", api_name="/saved_run")
     assert "gsm8k · preset tiny · n=3" in text and "measured 2026-01-02 on Test CPU, 2 cores" in text
-    assert "| gsi | 2 | 100.0% ± 0.0% | 6.0 | 6.0 | 0.60 |" in text and "| sbon-big | 2 | 50.0% ± 35.4% |" in text
+    assert "| gsi | 2 × 1 | 100.0% | – | 0.0% | 6.0 | 6.0 | 0.60 |" in text and "| sbon-big | 2 × 1 | 50.0% | – | 35.4% |" in text
+    assert "| sbon-big | 2 | 2 | -50.0% |" in text  # paired against gsi
     assert chart is not None
     missing, _ = client.predict("no-such-run", api_name="/saved_run")
     assert missing.startswith("No saved run by that name")
