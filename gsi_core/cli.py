@@ -14,8 +14,10 @@ from .methods import DEFAULT_METHODS, METHODS, run_method
 from .vocabulary import check_problem
 
 # Command-line flag → DecodingConfig field. `--threshold` sets the threshold of the chosen method.
-_OVERRIDES = {"n": "n", "beta": "beta", "temperature": "temperature", "seed": "seed",
-              "max_steps": "max_steps", "max_step_tokens": "max_step_tokens", "rsd_threshold": "rsd_threshold"}
+_OVERRIDES = {"n": "n", "n_small": "n_small", "n_big": "n_big", "beta": "beta", "temperature": "temperature",
+              "seed": "seed", "max_steps": "max_steps", "max_step_tokens": "max_step_tokens",
+              "rsd_threshold": "rsd_threshold", "reward_floor": "reward_floor"}
+OFF = "off"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -44,6 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--out", required=True, help="the run directory: results.jsonl, run.json, summary, chart")
     evaluate.add_argument("--threshold", type=float, help="GSI's u")
     evaluate.add_argument("--rsd-threshold", type=float, help="RSD's δ")
+    evaluate.add_argument("--seeds", type=_seed_list,
+                          help="comma-separated seeds, e.g. 0,1,2: every (problem, method) once per seed (not with --seed)")
     _add_decoding_flags(evaluate)
     _add_backend_flags(evaluate)
     label = commands.add_parser("label-steps", help="label drafted steps by rollouts (Math-Shepherd style); resumable")
@@ -81,8 +85,30 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _seed_list(text: str) -> list[int]:
+    try:
+        return [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected whole numbers separated by commas, got {text!r}") from None
+
+
+def _reward_floor(text: str) -> float | str:
+    """A number, or `off` to switch off a preset's floor."""
+    if text.strip().lower() == OFF:
+        return OFF
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1] or 'off', got {text!r}") from None
+
+
 def _add_decoding_flags(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--n", type=int, help="candidates per step")
+    parser.add_argument("--n", type=int, help="candidates per step, both models (unless --n-small / --n-big)")
+    parser.add_argument("--n-small", "--n_small", type=int, dest="n_small", help="π_S drafts per step")
+    parser.add_argument("--n-big", "--n_big", type=int, dest="n_big",
+                        help="π_B candidates per step: the fallback's, and sbon-big's / bon-big's n")
+    parser.add_argument("--reward-floor", type=_reward_floor,
+                        help="end a run when a step's best reward is below this (official: 0.1); 'off' to disable")
     parser.add_argument("--beta", type=float, help="β, the reward's weight in the tilt")
     parser.add_argument("--temperature", type=float)
     parser.add_argument("--seed", type=int, help="the same seed for every (problem, method)")
@@ -114,6 +140,8 @@ def _preset(args: argparse.Namespace) -> Preset:
 
 def _decoding(args: argparse.Namespace, preset: Preset) -> DecodingConfig:
     overrides = {field: getattr(args, flag) for flag, field in _OVERRIDES.items() if getattr(args, flag, None) is not None}
+    if overrides.get("reward_floor") == OFF:
+        overrides["reward_floor"] = None
     return preset.decoding.replace(**overrides)
 
 
@@ -136,11 +164,11 @@ class _PrintedProgress(EvalProgress):
     def __init__(self, dataset: str):
         self.dataset, self.bar, self.results = dataset, None, None
 
-    def planned(self, directory, problems: int, methods: int, done: int, todo: int) -> None:
+    def planned(self, directory, problems: int, methods: int, seeds: int, done: int, todo: int) -> None:
         from tqdm import tqdm
 
         self.results = directory.results
-        print(f"[gsi] {self.dataset}: {problems} problems × {methods} methods, {done} already done, "
+        print(f"[gsi] {self.dataset}: {problems} problems × {methods} methods × {seeds} seeds, {done} already done, "
               f"{todo} to run → {directory.results}", file=sys.stderr)
         if todo:
             self.bar = tqdm(total=done + todo, initial=done, unit="run", dynamic_ncols=True, file=sys.stderr)
@@ -150,7 +178,7 @@ class _PrintedProgress(EvalProgress):
 
     def recorded(self, record) -> None:
         self.bar.update(1)
-        self.bar.write(f"{record.problem_id:>8} {record.method:12} {'✓' if record.correct else '✗'} "
+        self.bar.write(f"{record.problem_id:>8} {record.method:17} seed {record.seed} {'✓' if record.correct else '✗'} "
                        f"{record.prediction!s:>12.12} (gold {record.gold}) {record.wall_time:7.1f} s "
                        f"{record.steps} steps", file=sys.stderr)
 
@@ -162,9 +190,12 @@ class _PrintedProgress(EvalProgress):
 def eval_command(args: argparse.Namespace, argv: list[str]) -> int:
     """Run every pending (problem, method) pair, then print the summary and write the report files."""
     from .data import load_problems
-    from .evaluation import check_methods, run_eval
+    from .evaluation import check_methods, check_seeds, run_eval
 
     methods = check_methods([m.strip() for m in args.methods.split(",") if m.strip()])
+    if args.seeds is not None and args.seed is not None:
+        raise ConfigError("give --seed or --seeds, not both")
+    seeds = None if args.seeds is None else check_seeds(args.seeds)
     if args.limit is not None and args.limit < 1:
         raise ConfigError("--limit must be at least 1")
     preset = _preset(args)
@@ -178,7 +209,7 @@ def eval_command(args: argparse.Namespace, argv: list[str]) -> int:
     progress = _PrintedProgress(args.dataset)
     try:
         finished = run_eval(args.out, args.dataset, problems, methods, preset, config,
-                            "python -m gsi_core " + " ".join(argv), progress)
+                            "python -m gsi_core " + " ".join(argv), progress, seeds)
     finally:
         progress.close()  # before any message, so the bar does not redraw over it
     if not finished:
@@ -237,13 +268,13 @@ def reward_eval_command(args: argparse.Namespace) -> int:
 
 
 def report_command(path) -> int:
-    from .evaluation import saved_run_report, summary_table, write_report
+    from .evaluation import report_text, saved_run_report, write_report
 
-    label, summaries = saved_run_report(path)
+    label, summaries, differences = saved_run_report(path)
     if not summaries:
         raise ConfigError(f"{path} holds no finished runs (no results.jsonl lines)")
-    print(summary_table(summaries))
-    for kind, written in write_report(path, label, summaries).items():
+    print(report_text(summaries, differences))
+    for kind, written in write_report(path, label, summaries, differences).items():
         print(f"[gsi] {kind}: {written}", file=sys.stderr)
     return 0
 
@@ -281,9 +312,9 @@ def theory_command(args: argparse.Namespace) -> None:
 
     for world in WORLDS.values():
         print(f"\n{world.name}: π_S={world.small} π_B={world.big} r={world.reward} β={args.beta:g} u={args.threshold:g}")
-        print(f"{'n':>4} " + " ".join(f"{'KL ' + m:>14}" for m in EXACT_METHODS) + f" {'GSI accept':>11} {'π_B gens':>9}")
+        print(f"{'n':>4} " + " ".join(f"{'KL ' + m:>20}" for m in EXACT_METHODS) + f" {'GSI accept':>11} {'π_B gens':>9}")
         for point in curves_against_n(world, args.beta, args.threshold):
-            kls = " ".join(f"{point.kl[m]:14.3f}" for m in EXACT_METHODS)
+            kls = " ".join(f"{point.kl[m]:20.3f}" for m in EXACT_METHODS)
             gsi = point.exact["gsi"]
             print(f"{point.n:>4} {kls} {gsi.acceptance:11.3f} {gsi.big_generations:9.3f}")
         for n in (4, 16):
@@ -311,7 +342,7 @@ def main(argv: list[str] | None = None) -> int:
             theory_command(args)
         elif args.command == "methods":
             for info in METHODS.values():
-                print(f"{info.name:14} {info.description}")
+                print(f"{info.name:18} {info.description}")
         elif args.command == "presets":
             for preset in load_presets().values():
                 print(f"{preset.name:14} {preset.description}")

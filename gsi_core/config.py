@@ -21,9 +21,16 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class DecodingConfig:
-    """How one run decodes. Defaults are the paper's (β=20, u=0.5, n=16, T=0.7, ≤45 steps)."""
+    """How one run decodes. Defaults are the paper's (β=20, u=0.5, n=16, T=0.7, ≤45 steps).
+
+    `n` is shared by both models unless `n_small` (π_S drafts per step) or `n_big` (π_B's candidates: the
+    fallback, and sbon-big's n) is set, as the official code's `--n_small` / `--n_big`. `reward_floor` ends a run
+    when the best reward among a step's candidates is below it (the official code stops below 0.1); None: never."""
 
     n: int = 16
+    n_small: int | None = None
+    n_big: int | None = None
+    reward_floor: float | None = None
     beta: float = 20.0
     threshold: float = 0.5  # u: GSI accepts a draft whose tilted reward r̃ ≥ u
     rsd_threshold: float = 0.7  # RSD accepts a draft whose raw reward r ≥ this
@@ -37,6 +44,12 @@ class DecodingConfig:
 
     def __post_init__(self) -> None:
         _check_int("n", self.n, 1, self.MAX_N)
+        for name in ("n_small", "n_big"):
+            if getattr(self, name) is not None:
+                _check_int(name, getattr(self, name), 1, self.MAX_N)
+        if self.reward_floor is not None and (not _is_number(self.reward_floor) or not 0 <= self.reward_floor <= 1):
+            raise ConfigError(f"reward_floor must be a number in [0, 1] or unset (got {self.reward_floor!r}); "
+                              "rewards lie in [0, 1], and the official code stops below 0.1.")
         _check_int("max_steps", self.max_steps, 1, 1000)
         _check_int("max_step_tokens", self.max_step_tokens, 1, 8192)
         _check_int("seed", self.seed, 0, 2**63 - 1)
@@ -50,6 +63,11 @@ class DecodingConfig:
             raise ConfigError(
                 f"temperature must be in (0, 10] (got {self.temperature!r}); for near-greedy steps use a small value like 0.1."
             )
+
+    def candidates(self, role: str) -> int:
+        """How many candidates `role` ("small" or "big") draws per step."""
+        own = self.n_small if role == "small" else self.n_big
+        return self.n if own is None else own
 
     def replace(self, **changes: Any) -> "DecodingConfig":
         """A copy with `changes` applied; unknown names are refused with the list of known ones."""

@@ -1,7 +1,7 @@
-"""The benchmark harness: every (problem, method) run through the engine's events, one JSON line each.
+"""The benchmark harness: every (problem, method, seed) run through the engine's events, one JSON line each.
 
 A run directory holds `run.json` (what was run, where and when) and `results.jsonl` (one record per finished
-(problem, method), appended and flushed the moment it finishes). Re-running the same command resumes: finished
+(problem, method, seed), appended and flushed the moment it finishes). Re-running the same command resumes: finished
 pairs are skipped, and a line cut short by a kill is dropped. The summary and the chart are computed from the
 records alone, so they can be rebuilt from a directory at any time (`python -m gsi_core eval … ` again, or
 `summarize(read_records(dir))`).
@@ -15,14 +15,19 @@ import math
 import os
 import signal
 import statistics
+from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
+
+import numpy as np
 
 from .config import ConfigError, DecodingConfig, Preset
 from .costs import estimated_flops
 from .data import Problem
 from .methods import METHODS, REFERENCE_METHOD, run_method
+
+BASELINE_METHOD = "gsi"  # the paired differences are each method's accuracy minus this one's
 from .provenance import machine_label, provenance  # noqa: F401  (importable from here, as before)
 from .run import Run
 
@@ -33,7 +38,7 @@ RUN_FILE = "run.json"
 
 @dataclass(frozen=True)
 class Record:
-    """One (problem, method) outcome: what a results line holds."""
+    """One (problem, method, seed) outcome: what a results line holds."""
 
     dataset: str
     problem_id: str
@@ -54,8 +59,8 @@ class Record:
     stage_times: dict[str, float]
 
     @property
-    def key(self) -> tuple[str, str]:
-        return self.problem_id, self.method
+    def key(self) -> tuple[str, str, int]:
+        return self.problem_id, self.method, self.seed
 
 
 def make_record(problem: Problem, seed: int, run: Run, correct: bool) -> Record:
@@ -82,6 +87,16 @@ def run_info(command: str, dataset: str, preset: Preset, config: dict[str, Any])
     return {"settings": settings, **provenance(command, preset)}
 
 
+def comparable(settings: dict[str, Any]) -> dict[str, Any]:
+    """Settings as a resume compares them: a decoding setting added since a run was saved takes its default,
+    which is what that run did (n_small and n_big = n, no reward floor); the seed is left out, as each record
+    carries its own (`--seeds` adds seeds to a directory)."""
+    defaults = {f.name: f.default for f in dataclasses.fields(DecodingConfig)}
+    config = {**defaults, **settings.get("config", {})}
+    config.pop("seed", None)
+    return {**settings, "config": config}
+
+
 class RunDirectory:
     """`run.json` + `results.jsonl` of one evaluation; appends survive Ctrl-C and kills."""
 
@@ -99,7 +114,7 @@ class RunDirectory:
         if existing is None:
             self.path.mkdir(parents=True, exist_ok=True)
             self._write_info(info)
-        elif existing["settings"] != info["settings"]:
+        elif comparable(existing["settings"]) != comparable(info["settings"]):
             raise ValueError(
                 f"{self.path} holds a run with other settings ({json.dumps(existing['settings'])}); "
                 "resume it with the same dataset, preset and decoding flags, or choose another --out"
@@ -155,26 +170,27 @@ def read_records(path: Path | str) -> list[Record]:
     return records
 
 
-def pending(problems: Sequence[Problem], methods: Sequence[str], done: Iterable[tuple[str, str]]) -> list[tuple[Problem, str]]:
-    """What is left to run, problem by problem (all methods of a problem before the next problem), so a run
-    stopped early still compares every method on the same problems."""
+def pending(problems: Sequence[Problem], methods: Sequence[str], seeds: Sequence[int],
+            done: Iterable[tuple[str, str, int]]) -> list[tuple[Problem, str, int]]:
+    """What is left to run, seed by seed and within a seed problem by problem (all methods of a problem before
+    the next problem), so a run stopped early still compares every method on the same problems and seeds."""
     finished = set(done)
-    return [(problem, method) for problem in problems for method in methods if (problem.id, method) not in finished]
+    return [(problem, method, seed) for seed in seeds for problem in problems for method in methods
+            if (problem.id, method, seed) not in finished]
 
 
-Runner = Callable[[Problem, str], Run]
+Runner = Callable[[Problem, str, int], Run]
 
 
 def evaluate(
     directory: RunDirectory,
-    todo: Sequence[tuple[Problem, str]],
+    todo: Sequence[tuple[Problem, str, int]],
     run: Runner,
     grade: Callable[[str | None, str, str], bool],
-    seed: int,
 ) -> Iterator[Record]:
-    """Run and record each pending pair, yielding each record once it is safely on disk."""
-    for problem, method in todo:
-        finished = run(problem, method)
+    """Run and record each pending (problem, method, seed), yielding each record once it is safely on disk."""
+    for problem, method, seed in todo:
+        finished = run(problem, method, seed)
         correct = grade(finished.summary.answer, problem.gold, problem.dataset)
         record = make_record(problem, seed, finished, correct)
         directory.append(record)
@@ -184,14 +200,23 @@ def evaluate(
 class EvalProgress:
     """What `run_eval` reports as it goes, for a caller to show (the CLI prints it); every hook is optional."""
 
-    def planned(self, directory: RunDirectory, problems: int, methods: int, done: int, todo: int) -> None:
-        """The pairs already on disk and those left to run, before anything loads."""
+    def planned(self, directory: RunDirectory, problems: int, methods: int, seeds: int, done: int, todo: int) -> None:
+        """The runs already on disk and those left to run, before anything loads."""
 
     def advanced(self, problem: Problem, method: str, run: Run) -> None:
         """The pair's run took another event."""
 
     def recorded(self, record: Record) -> None:
         """A pair finished and its record is on disk."""
+
+
+def check_seeds(seeds: Sequence[int]) -> list[int]:
+    """The seeds to evaluate, refused when empty, repeated or not a valid seed."""
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise ConfigError(f"give one or more different seeds (got {list(seeds)})")
+    for seed in seeds:
+        DecodingConfig(seed=seed)  # the same range check as a single --seed
+    return list(seeds)
 
 
 def check_methods(methods: Sequence[str]) -> list[str]:
@@ -223,9 +248,11 @@ def run_eval(
     config: DecodingConfig,
     command: str,
     progress: EvalProgress | None = None,
+    seeds: Sequence[int] | None = None,
 ) -> bool:
-    """Run every pending (problem, method) pair of a run directory, resuming what is on disk. Returns False
-    when a signal stopped it (every finished pair is saved; the same call resumes), True when all are done.
+    """Run every pending (problem, method, seed) of a run directory, resuming what is on disk; `seeds` default to
+    the config's one. Returns False when a signal stopped it (every finished run is saved; the same call
+    resumes), True when all are done. More seeds can be added to a directory later: the seed is not a setting.
 
     `run.json` records the settings (which must match on resume) and each session's provenance; the models
     load and the grader starts only when something is left to run, and the grader is always shut down."""
@@ -233,27 +260,29 @@ def run_eval(
 
     progress = progress or EvalProgress()
     methods = check_methods(methods)
+    seeds = check_seeds([config.seed] if seeds is None else seeds)
     directory = RunDirectory(out)
-    info = run_info(command, dataset, preset, dataclasses.asdict(config))
+    info = run_info(command, dataset, preset, dataclasses.asdict(config.replace(seed=seeds[0])))
     directory.open(info)
-    todo = pending(problems, methods, (r.key for r in directory.records()))
-    total = len(problems) * len(methods)
+    todo = pending(problems, methods, seeds, (r.key for r in directory.records()))
+    total = len(problems) * len(methods) * len(seeds)
     if todo and len(todo) < total:
         directory.note_resumed(info)
-    progress.planned(directory, len(problems), len(methods), total - len(todo), len(todo))
+    progress.planned(directory, len(problems), len(methods), len(seeds), total - len(todo), len(todo))
     if not todo:
         return True
     parts = load_components(preset)
 
-    def run(problem: Problem, method: str) -> Run:
+    def run(problem: Problem, method: str, seed: int) -> Run:
         folded = Run()
-        for event in run_method(method, problem.question, parts.small, parts.big, parts.reward, config):
+        seeded = config.replace(seed=seed)
+        for event in run_method(method, problem.question, parts.small, parts.big, parts.reward, seeded):
             folded = folded.add(event)
             progress.advanced(problem, method, folded)
         return folded
 
     def record_all(grader) -> None:
-        for record in evaluate(directory, todo, run, grader.grade, config.seed):
+        for record in evaluate(directory, todo, run, grader.grade):
             progress.recorded(record)
 
     return until_stopped(record_all)
@@ -285,41 +314,58 @@ def until_stopped(work: Callable[[Any], None]) -> bool:
 class MethodSummary:
     method: str
     problems: int
-    accuracy: float
-    accuracy_se: float  # binomial standard error, sqrt(p(1-p)/N)
+    seeds: int
+    accuracy: float  # the mean over seeds of each seed's accuracy (one seed: that seed's)
+    accuracy_sd: float | None  # the standard deviation of the seeds' accuracies, as the paper reports; None for one
+    accuracy_se: float  # binomial standard error over all its runs, sqrt(p(1-p)/N)
     mean_latency: float
     median_latency: float
-    latency_ratio: float | None  # mean latency / the reference method's, over the problems both finished
+    latency_ratio: float | None  # mean latency / the reference method's, over the (problem, seed) runs both finished
     flops_ratio: float | None
     acceptance: float | None  # accepted π_S steps / decided steps (GSI, RSD)
     mean_steps: float
 
 
-def _ratio(records: dict[str, Record], reference: dict[str, Record], field: str) -> float | None:
+RunKey = tuple[str, int]  # (problem, seed): what pairs two methods' runs
+
+
+def _by_method(records: Sequence[Record]) -> dict[str, dict[RunKey, Record]]:
+    by_method: dict[str, dict[RunKey, Record]] = {}
+    for record in records:
+        by_method.setdefault(record.method, {})[record.problem_id, record.seed] = record
+    return by_method
+
+
+def _ratio(records: dict[RunKey, Record], reference: dict[RunKey, Record], field: str) -> float | None:
     shared = sorted(set(records) & set(reference))
-    denominator = sum(getattr(reference[p], field) for p in shared)
+    denominator = sum(getattr(reference[k], field) for k in shared)
     if not shared or denominator <= 0:
         return None
-    return sum(getattr(records[p], field) for p in shared) / denominator
+    return sum(getattr(records[k], field) for k in shared) / denominator
 
 
 def summarize(records: Sequence[Record], reference: str = REFERENCE_METHOD) -> list[MethodSummary]:
-    """Per method, in first-seen order. Ratios are paired: only problems the reference also finished count."""
-    by_method: dict[str, dict[str, Record]] = {}
-    for record in records:
-        by_method.setdefault(record.method, {})[record.problem_id] = record
+    """Per method, in first-seen order. Ratios are paired: only (problem, seed) runs the reference also finished
+    count. Records written before `--seeds` existed all carry seed 0, so they read as one seed."""
+    by_method = _by_method(records)
     reference_records = by_method.get(reference, {})
     summaries = []
     for method, rows in by_method.items():
         values = list(rows.values())
-        accuracy = sum(r.correct for r in values) / len(values)
+        per_seed: dict[int, list[bool]] = defaultdict(list)
+        for r in values:
+            per_seed[r.seed].append(r.correct)
+        seed_accuracies = [sum(c) / len(c) for c in per_seed.values()]
+        pooled = sum(r.correct for r in values) / len(values)
         decided = sum(r.accepted + r.fallbacks for r in values)
         latencies = [r.wall_time for r in values]
         summaries.append(MethodSummary(
             method=method,
-            problems=len(values),
-            accuracy=accuracy,
-            accuracy_se=math.sqrt(accuracy * (1 - accuracy) / len(values)),
+            problems=len({r.problem_id for r in values}),
+            seeds=len(per_seed),
+            accuracy=statistics.fmean(seed_accuracies),
+            accuracy_sd=statistics.stdev(seed_accuracies) if len(seed_accuracies) > 1 else None,
+            accuracy_se=math.sqrt(pooled * (1 - pooled) / len(values)),
             mean_latency=statistics.fmean(latencies),
             median_latency=statistics.median(latencies),
             latency_ratio=_ratio(rows, reference_records, "wall_time"),
@@ -330,6 +376,45 @@ def summarize(records: Sequence[Record], reference: str = REFERENCE_METHOD) -> l
     return summaries
 
 
+@dataclass(frozen=True)
+class PairedDifference:
+    """A method's accuracy minus the baseline's over the (problem, seed) runs both finished, with a 95% interval."""
+
+    method: str
+    problems: int
+    pairs: int
+    difference: float
+    low: float
+    high: float
+
+
+def paired_differences(records: Sequence[Record], baseline: str = BASELINE_METHOD, resamples: int = 10_000,
+                       seed: int = 0) -> list[PairedDifference]:
+    """Each other method against `baseline` on the same problems and seeds. The interval is a percentile bootstrap
+    that resamples problems with all their seeds together: a problem's seeds share its difficulty, so resampling
+    runs one by one would make the interval too narrow. Seeded, so a report is the same every time."""
+    by_method = _by_method(records)
+    reference = by_method.get(baseline, {})
+    rng = np.random.default_rng(seed)
+    differences = []
+    for method, rows in by_method.items():
+        shared = sorted(set(rows) & set(reference))
+        if method == baseline or not shared:
+            continue
+        sums: dict[str, float] = defaultdict(float)
+        counts: dict[str, int] = defaultdict(int)
+        for problem, run_seed in shared:
+            sums[problem] += rows[problem, run_seed].correct - reference[problem, run_seed].correct
+            counts[problem] += 1
+        problem_sums, problem_counts = np.array(list(sums.values())), np.array(list(counts.values()))
+        drawn = rng.integers(0, len(problem_sums), size=(resamples, len(problem_sums)))
+        boot = problem_sums[drawn].sum(axis=1) / problem_counts[drawn].sum(axis=1)
+        low, high = np.percentile(boot, [2.5, 97.5])
+        differences.append(PairedDifference(method, len(sums), len(shared), problem_sums.sum() / len(shared),
+                                            float(low), float(high)))
+    return differences
+
+
 def _cell(value: float | None, spec: str) -> str:
     return "–" if value is None else format(value, spec)
 
@@ -337,24 +422,42 @@ def _cell(value: float | None, spec: str) -> str:
 def summary_table(summaries: Sequence[MethodSummary], reference: str = REFERENCE_METHOD) -> str:
     """A Markdown table (it reads as plain text in a terminal too)."""
     lines = [
-        f"| method | problems | accuracy ± SE | mean latency (s) | median latency (s) | latency / {reference} "
-        f"| FLOPs / {reference} | acceptance | mean steps |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        f"| method | problems × seeds | accuracy | ± sd over seeds | ± binomial SE | mean latency (s) "
+        f"| median latency (s) | latency / {reference} | FLOPs / {reference} | acceptance | mean steps |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for s in summaries:
         lines.append(
-            f"| {s.method} | {s.problems} | {s.accuracy:.1%} ± {s.accuracy_se:.1%} | {s.mean_latency:.1f} "
-            f"| {s.median_latency:.1f} | {_cell(s.latency_ratio, '.2f')} | {_cell(s.flops_ratio, '.2f')} "
-            f"| {_cell(s.acceptance, '.0%')} | {s.mean_steps:.1f} |"
+            f"| {s.method} | {s.problems} × {s.seeds} | {s.accuracy:.1%} | {_cell(s.accuracy_sd, '.1%')} "
+            f"| {s.accuracy_se:.1%} | {s.mean_latency:.1f} | {s.median_latency:.1f} | {_cell(s.latency_ratio, '.2f')} "
+            f"| {_cell(s.flops_ratio, '.2f')} | {_cell(s.acceptance, '.0%')} | {s.mean_steps:.1f} |"
         )
     return "\n".join(lines)
 
 
-def write_report(directory: Path | str, label: str, summaries: Sequence[MethodSummary]) -> dict[str, Path]:
+def difference_table(differences: Sequence[PairedDifference], baseline: str = BASELINE_METHOD) -> str:
+    """The paired differences as a Markdown table; an interval that excludes 0 tells the methods apart."""
+    if not differences:
+        return f"No method shares a (problem, seed) run with {baseline}: no paired differences."
+    lines = [f"| method | problems | paired runs | accuracy − {baseline} | 95% bootstrap interval |",
+             "|---|---:|---:|---:|---:|"]
+    for d in differences:
+        lines.append(f"| {d.method} | {d.problems} | {d.pairs} | {d.difference:+.1%} | [{d.low:+.1%}, {d.high:+.1%}] |")
+    return "\n".join(lines)
+
+
+def report_text(summaries: Sequence[MethodSummary], differences: Sequence[PairedDifference]) -> str:
+    """Both tables, as `report` prints them and `summary.md` holds them."""
+    return (f"{summary_table(summaries)}\n\nPaired against {BASELINE_METHOD} (same problems and seeds; problems "
+            f"resampled with their seeds):\n\n{difference_table(differences)}")
+
+
+def write_report(directory: Path | str, label: str, summaries: Sequence[MethodSummary],
+                 differences: Sequence[PairedDifference]) -> dict[str, Path]:
     """`summary.md` and the accuracy-vs-latency chart (HTML; PNG when a Plotly image renderer is installed)."""
     directory = Path(directory)
     written = {"summary": directory / "summary.md"}
-    written["summary"].write_text(f"{label}\n\n{summary_table(summaries)}\n", encoding="utf-8")
+    written["summary"].write_text(f"{label}\n\n{report_text(summaries, differences)}\n", encoding="utf-8")
     from .figures import accuracy_latency_figure
 
     figure = accuracy_latency_figure(summaries, label)
@@ -395,7 +498,9 @@ def saved_runs(roots: Iterable[Path | str] = ()) -> dict[str, Path]:
     return found
 
 
-def saved_run_report(path: Path | str) -> tuple[str, list[MethodSummary]]:
-    """The label (dataset, preset, machine, date) and the per-method summary of a saved run."""
+def saved_run_report(path: Path | str) -> tuple[str, list[MethodSummary], list[PairedDifference]]:
+    """The label (dataset, preset, machine, date), the per-method summary and the paired differences against
+    GSI of a saved run."""
     info = RunDirectory(path).info() or {}
-    return describe(info), summarize(read_records(path))
+    records = read_records(path)
+    return describe(info), summarize(records), paired_differences(records)

@@ -12,7 +12,7 @@ from typing import Any, Literal, Union
 
 Decision = Literal["accepted", "fallback", "n.a."]
 FinishReason = Literal["step", "eos", "length"]
-StopReason = Literal["answer", "eos", "max_steps"]
+StopReason = Literal["answer", "eos", "max_steps", "reward_floor"]
 Role = Literal["small", "big"]
 
 
@@ -83,7 +83,8 @@ class StepEvent:
     """One committed step: the drafts, which was chosen and whether it was accepted or replaced by π_B.
 
     `chosen` indexes `candidates`; on a fallback `fallback_chosen` indexes `fallback` and that step is the
-    one committed. `threshold` is the u (GSI) or δ (RSD) the chosen draft was compared with.
+    one committed. `threshold` is the u (GSI) or δ (RSD) the chosen draft was compared with, and `threshold_on`
+    what of it was compared: "tilted_reward" (r̃) or "reward" (r); both None when no test was made.
     """
 
     index: int
@@ -97,7 +98,22 @@ class StepEvent:
     fallback: tuple[Candidate, ...] = ()
     fallback_chosen: int | None = None
     threshold: float | None = None
+    threshold_on: Literal["reward", "tilted_reward"] | None = None
     type: Literal["step"] = "step"
+
+    @property
+    def tests_tilted_reward(self) -> bool:
+        """Whether the chosen draft's r̃ (rather than r) is what a threshold is held against; exports saved before
+        `threshold_on` existed tested r̃ wherever it was computed."""
+        if self.threshold_on is not None:
+            return self.threshold_on == "tilted_reward"
+        return self.candidates[self.chosen].tilted_reward is not None
+
+    @property
+    def tested_value(self) -> float | None:
+        """The chosen draft's r̃ or r, as `tests_tilted_reward` says."""
+        chosen = self.candidates[self.chosen]
+        return chosen.tilted_reward if self.tests_tilted_reward else chosen.reward
 
     @property
     def committed(self) -> Candidate:

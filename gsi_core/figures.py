@@ -50,8 +50,7 @@ def timeline_figure(events: Sequence[Event]) -> go.Figure:
         chosen = [s for s in steps if s.decision == decision]
         if not chosen:
             continue
-        values = [s.candidates[s.chosen].tilted_reward if s.candidates[s.chosen].tilted_reward is not None
-                  else s.candidates[s.chosen].reward for s in chosen]
+        values = [s.tested_value for s in chosen]
         figure.add_scatter(x=[s.index + 1 for s in chosen], y=values, mode="markers", name=decision,
                            marker=dict(color=COLORS[decision], size=12, symbol="circle" if decision != "fallback" else "x"))
     thresholds = {s.threshold for s in steps if s.threshold is not None}
@@ -126,7 +125,8 @@ def latency_summary(events: Sequence[Event]) -> str:
 # --- the tilted-policy lab ----------------------------------------------------------------------------------
 
 TOY_COLORS = {"π_S": "#9ecae9", "π_B": "#bab0ac", "target π_β,B": "#222222", "sbon-small": "#4C78A8",
-              "sbon-big": "#F58518", "rsd": "#72B7B2", "gsi": "#E45756"}
+              "sbon-big": "#F58518", "rsd": "#72B7B2", "gsi": "#E45756", "gsi-raw-threshold": "#B279A2",
+              "gsi-big-tilt": "#9D755D", "gsi-no-fallback": "#54A24B"}
 
 
 def toy_distributions_figure(labels: Sequence[str], distributions: dict[str, Sequence[float]]) -> go.Figure:

@@ -57,6 +57,17 @@ class TiltedSelection:
         )
 
 
+@dataclass(frozen=True)
+class BigTiltSelection:
+    """An ablation of GSI's choice: softmax(β·r + log π_B), tilted by π_B without dividing out π_S, so it aims at
+    π_S·π_B·exp(βr) rather than π_B·exp(βr) (the official code's `--tilt-only-by-big-model`)."""
+
+    beta: float
+
+    def logits(self, rewards, logp_small, logp_big) -> np.ndarray:
+        return self.beta * np.asarray(rewards, dtype=np.float64) + np.asarray(logp_big, dtype=np.float64)
+
+
 def soft_select(logits: np.ndarray, rng: np.random.Generator) -> tuple[int, np.ndarray]:
     weights = softmax(logits)
     return int(rng.choice(len(weights), p=weights)), weights
@@ -71,7 +82,8 @@ def argmax_select(rewards: Sequence[float]) -> tuple[int, np.ndarray]:
 
 
 class AcceptanceRule(Protocol):
-    threshold: float
+    threshold: float | None
+    tests: str | None  # what the threshold is compared with: "reward" or "tilted_reward" (None: no test)
 
     def accepts(self, reward: float, tilted: float | None) -> bool: ...
 
@@ -81,6 +93,7 @@ class TiltedRewardThreshold:
     """GSI accepts the selected draft when its tilted reward r̃ ≥ u (u = −inf: always, u = +inf: never)."""
 
     threshold: float
+    tests: str = "tilted_reward"
 
     def accepts(self, reward: float, tilted: float | None) -> bool:
         return tilted is not None and tilted >= self.threshold
@@ -91,6 +104,19 @@ class RewardThreshold:
     """RSD accepts the selected draft when its raw reward r ≥ δ."""
 
     threshold: float
+    tests: str = "reward"
 
     def accepts(self, reward: float, tilted: float | None) -> bool:
         return reward >= self.threshold
+
+
+@dataclass(frozen=True)
+class AlwaysAccept:
+    """An ablation of GSI without its fallback: the selected draft is always kept (the official code's
+    `--not-check-and-resample-big-model`); no threshold is tested."""
+
+    threshold: None = None
+    tests: None = None
+
+    def accepts(self, reward: float, tilted: float | None) -> bool:
+        return True

@@ -104,7 +104,8 @@ def soft_best_of_n(draw: np.ndarray, reward: np.ndarray, beta: float, n: int) ->
 
 
 def tilted_rewards(world: ToyWorld, beta: float) -> np.ndarray:
-    log_ratio = np.log(np.array(world.big)) - np.log(np.array(world.small))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_ratio = np.log(np.array(world.big)) - np.log(np.array(world.small))
     return np.array(world.reward) + log_ratio / beta
 
 
@@ -120,17 +121,25 @@ class MethodDistribution:
 
 def method_distributions(world: ToyWorld, beta: float, n: int, threshold: float, rsd_threshold: float = 0.7
                          ) -> dict[str, MethodDistribution]:
-    """Exact output distributions of soft best-of-n (π_S, π_B), RSD and GSI."""
+    """Exact output distributions of soft best-of-n (π_S, π_B), RSD, GSI and GSI's ablations (one n for both
+    models)."""
     small, big, reward = np.array(world.small), np.array(world.big), np.array(world.reward)
     fallback = soft_best_of_n(big, reward, beta, n)
     results = {
         "sbon-small": MethodDistribution("sbon-small", soft_best_of_n(small, reward, beta, n), None, 0.0),
         "sbon-big": MethodDistribution("sbon-big", fallback, None, 1.0),
     }
-    tilted_weights = _scaled(beta * reward + np.log(big) - np.log(small))
+    with np.errstate(divide="ignore"):  # a step one model never drafts has log-probability −inf, weight 0
+        log_big, log_small = np.log(big), np.log(small)
+        tilted_weights = _scaled(beta * reward + log_big - log_small)
+        big_tilt_weights = _scaled(beta * reward + log_big)
+        passes_tilted = tilted_rewards(world, beta) >= threshold
     for method, weights, passes in (
         ("rsd", _scaled(beta * reward), reward >= rsd_threshold),
-        ("gsi", tilted_weights, tilted_rewards(world, beta) >= threshold),
+        ("gsi", tilted_weights, passes_tilted),
+        ("gsi-raw-threshold", tilted_weights, reward >= threshold),
+        ("gsi-big-tilt", big_tilt_weights, passes_tilted),
+        ("gsi-no-fallback", tilted_weights, np.ones(len(reward), dtype=bool)),
     ):
         selected = selection_distribution(small, weights, n)
         kept = selected * passes
@@ -151,7 +160,8 @@ def expected_reward(distribution: np.ndarray, world: ToyWorld) -> float:
     return float(distribution @ np.array(world.reward))
 
 
-EXACT_METHODS = ("sbon-small", "sbon-big", "rsd", "gsi")  # what `method_distributions` computes, in display order
+# what `method_distributions` computes, in display order
+EXACT_METHODS = ("sbon-small", "sbon-big", "rsd", "gsi", "gsi-raw-threshold", "gsi-big-tilt", "gsi-no-fallback")
 N_GRID = (1, 2, 4, 8, 16, 32, 64)  # the n of the lab's curves (the CLI's table and the tab's chart)
 
 

@@ -7,7 +7,7 @@ import gradio as gr
 from gsi_core.config import ConfigError
 from gsi_core.costs import estimated_flops
 from gsi_core.events import RunStarted, RunSummary, StepEvent
-from gsi_core.evaluation import saved_run_report, saved_runs, summary_table
+from gsi_core.evaluation import report_text, saved_run_report, saved_runs
 from gsi_core.figures import accuracy_latency_figure, comparison_figure
 from gsi_core.grading import Grader
 from gsi_core.methods import DEFAULT_METHODS, METHODS, REFERENCE_METHOD
@@ -53,10 +53,10 @@ def render(store: ModelStore, examples: list[Example], controls: dict) -> None:
                 "scored); prompt prefill, the same for every method, is left out. *matches gold* grades the answer "
                 "with math-verify (letters for MMLU) when the problem is one of the examples.")
 
-    def compare(selected, problem, n, beta, threshold, temperature, seed, max_steps):
+    def compare(selected, problem, n_small, n_big, beta, threshold, temperature, seed, max_steps):
         try:
             problem = check_problem(problem)
-            config = make_config(store.preset.decoding, n, beta, threshold, temperature, seed, max_steps)
+            config = make_config(store.preset.decoding, n_small, n_big, beta, threshold, temperature, seed, max_steps)
             if not selected:
                 raise ConfigError("Pick at least one method to compare.")
         except ConfigError as error:
@@ -82,7 +82,7 @@ def render(store: ModelStore, examples: list[Example], controls: dict) -> None:
                 rows = rows + [[name] + ["–"] * (len(COLUMNS) - 2) + ["stopped at the GPU time limit"]]
         yield f"**Done** — {len(summaries)} of {len(selected)} methods finished.", headline(summaries), rows, chart
 
-    inputs = [methods] + [controls[k] for k in ("problem", "n", "beta", "threshold", "temperature", "seed", "max_steps")]
+    inputs = [methods] + [controls[k] for k in ("problem", "n_small", "n_big", "beta", "threshold", "temperature", "seed", "max_steps")]
     compare_event = compare_button.click(compare, inputs, [progress, ratio, table, figure], api_name="compare",
                                          concurrency_limit=1, concurrency_id="models")
     stop_button.click(lambda: "**Stopped** — the comparison ended between steps; finished methods stay below.", None,
@@ -94,10 +94,10 @@ def saved_run_view(name: str | None) -> tuple[str, object]:
     runs = saved_runs()
     if not name or name not in runs:
         return "No saved run by that name: write one with `python -m gsi_core eval … --out DIR`.", None
-    label, summaries = saved_run_report(runs[name])
+    label, summaries, differences = saved_run_report(runs[name])
     if not summaries:
         return f"**{label}**\n\nNo finished (problem, method) pairs yet.", None
-    return f"**{label}**\n\n{summary_table(summaries)}", accuracy_latency_figure(summaries, label)
+    return f"**{label}**\n\n{report_text(summaries, differences)}", accuracy_latency_figure(summaries, label)
 
 
 def render_saved_runs() -> None:

@@ -58,13 +58,17 @@ def render(store: ModelStore, examples: list[Example]) -> dict:
         with gr.Column(scale=2):
             method = gr.Radio(list(METHODS), value="gsi", label="Method")
             with gr.Row():
-                n = gr.Slider(1, MAX_UI_N, value=defaults.n, step=1, label="n (candidates per step)")
+                n_small = gr.Slider(1, MAX_UI_N, value=defaults.candidates("small"), step=1,
+                                    label="n_small (π_S drafts per step)")
+                n_big = gr.Slider(1, MAX_UI_N, value=defaults.candidates("big"), step=1,
+                                  label="n_big (π_B candidates: fallback, *-big)")
+            with gr.Row():
                 beta = gr.Slider(0, 50, value=defaults.beta, step=0.5, label="β (reward weight)")
-            with gr.Row():
                 threshold = gr.Slider(-0.5, 1.5, value=defaults.threshold, step=0.05, label="u (GSI threshold on r̃)")
-                temperature = gr.Slider(0.1, 1.5, value=defaults.temperature, step=0.05, label="temperature")
             with gr.Row():
+                temperature = gr.Slider(0.1, 1.5, value=defaults.temperature, step=0.05, label="temperature")
                 seed = gr.Number(value=defaults.seed, precision=0, label="seed")
+            with gr.Row():
                 max_steps = gr.Slider(1, 45, value=min(defaults.max_steps, 45), step=1, label="step cap")
     with gr.Row():
         run_button = gr.Button("Run", variant="primary")
@@ -108,10 +112,10 @@ def render(store: ModelStore, examples: list[Example]) -> dict:
         chosen = next((e for e in examples if e.label == label), None)
         return chosen.question if chosen else gr.skip()
 
-    def run(problem, method, n, beta, threshold, temperature, seed, max_steps):
+    def run(problem, method, n_small, n_big, beta, threshold, temperature, seed, max_steps):
         try:
             problem = check_problem(problem)
-            config = make_config(defaults, n, beta, threshold, temperature, seed, max_steps)
+            config = make_config(defaults, n_small, n_big, beta, threshold, temperature, seed, max_steps)
         except ConfigError as error:
             raise gr.Error(str(error)) from None
         started, current = time.perf_counter(), RunState()
@@ -125,7 +129,7 @@ def render(store: ModelStore, examples: list[Example]) -> dict:
             yield _render(current, started, running=not done, export_dir=export_dir if done else None)
         if current.summary is None:
             yield (gr.skip(),) * 4 + (f"**Stopped at the GPU time limit** after {len(current.steps)} steps: one call "
-                                      f"here runs at most {GPU_SECONDS_LIMIT} s; lower n or the step cap.",) + (gr.skip(),) * 3
+                                      f"here runs at most {GPU_SECONDS_LIMIT} s; lower n_small, n_big or the step cap.",) + (gr.skip(),) * 3
 
     def inspect(state: RunState, index):
         step = next((s for s in state.steps if s.index == index), None)
@@ -144,7 +148,7 @@ def render(store: ModelStore, examples: list[Example]) -> dict:
         return _render(replayed, time.perf_counter(), running=False, export_dir=export_dir, clear_pick=True)
 
     example.change(pick_example, example, problem, queue=False, show_progress="hidden", api_visibility="private")
-    run_event = run_button.click(run, [problem, method, n, beta, threshold, temperature, seed, max_steps], outputs,
+    run_event = run_button.click(run, [problem, method, n_small, n_big, beta, threshold, temperature, seed, max_steps], outputs,
                                  api_name="run", concurrency_limit=1, concurrency_id="models")
     stop_button.click(lambda: "**Stopped** — the run ended between steps; its steps so far stay below.", None, status,
                       cancels=[run_event], queue=False, api_visibility="private")
@@ -152,5 +156,5 @@ def render(store: ModelStore, examples: list[Example]) -> dict:
                        [inspect_text, token_view, inspect_plot, inspect_summary, drafts_table, fallback_table],
                        api_name="inspect", queue=False)
     replay_file.upload(replay, replay_file, outputs, api_name="replay")
-    return {"problem": problem, "n": n, "beta": beta, "threshold": threshold, "temperature": temperature,
+    return {"problem": problem, "n_small": n_small, "n_big": n_big, "beta": beta, "threshold": threshold, "temperature": temperature,
             "seed": seed, "max_steps": max_steps}

@@ -17,18 +17,17 @@ try:
 except ImportError:
     spaces = None
 
+from gsi_core.methods import METHODS  # noqa: E402  (after `spaces`, which must come before torch on ZeroGPU)
+
 # An unauthenticated visitor's whole daily quota (free accounts have 3.5 minutes, PRO 25): no call asks more,
 # so anyone can run the default example; a longer run ends between steps when its call's time is nearly up.
 GPU_SECONDS_LIMIT = 120
 GPU_SECONDS_MIN = 15
 GPU_SECONDS_MARGIN = 5  # stop a run this long before its call would be aborted
 # Estimates for the paper's models on ZeroGPU's H200 slice (not measured): π_S drafting one step, plus each
-# further candidate in its batch; and a step's work per method in units of that (π_B scoring or the reward
-# ¼, π_B drafting 2, a fallback — π_B's drafts and their reward — taken on half of GSI's and RSD's steps).
+# further candidate in its batch; each method declares its step's work in units of that (`MethodInfo.step_work`).
 STEP_SECONDS = 1.0
 CANDIDATE_SECONDS = 0.05
-STEP_WORK = {"gsi": 2.625, "rsd": 2.375, "sbon-small": 1.25, "sbon-big": 2.25, "bon-small": 1.25, "bon-big": 2.25,
-             "sample-small": 1.0, "sample-big": 2.0}
 
 
 def on_zero_gpu() -> bool:
@@ -42,7 +41,7 @@ def gpu_seconds(method: str, n, max_steps) -> int:
         n, max_steps = max(int(n), 1), max(int(max_steps), 1)
     except (TypeError, ValueError):  # bad input is refused inside the call; ask for the least
         return GPU_SECONDS_MIN
-    work = STEP_WORK.get(method, max(STEP_WORK.values()))
+    work = METHODS[method].step_work if method in METHODS else max(m.step_work for m in METHODS.values())
     estimate = max_steps * work * (STEP_SECONDS + CANDIDATE_SECONDS * (n - 1))
     return int(min(max(estimate, GPU_SECONDS_MIN), GPU_SECONDS_LIMIT))
 

@@ -51,36 +51,41 @@ def check_problem(problem: str | None) -> str:
     return problem
 
 
-def make_config(base: DecodingConfig, n, beta, threshold, temperature, seed, max_steps) -> DecodingConfig:
+def make_config(base: DecodingConfig, n_small, n_big, beta, threshold, temperature, seed, max_steps) -> DecodingConfig:
     """The run's settings from the controls; out-of-range values raise a ConfigError naming the control."""
     try:
-        n, seed, max_steps = int(n), int(seed), int(max_steps)
+        n_small, n_big, seed, max_steps = int(n_small), int(n_big), int(seed), int(max_steps)
     except (TypeError, ValueError):
-        raise ConfigError("n, seed and the step cap must be whole numbers.") from None
-    if n > MAX_UI_N:
-        raise ConfigError(f"n = {n} is more than this demo runs per step (at most {MAX_UI_N}).")
+        raise ConfigError("n_small, n_big, seed and the step cap must be whole numbers.") from None
+    for name, value in (("n_small", n_small), ("n_big", n_big)):
+        if value > MAX_UI_N:
+            raise ConfigError(f"{name} = {value} is more than this demo runs per step (at most {MAX_UI_N}).")
     if threshold is None or not (-1.0 <= float(threshold) <= 2.0):
         raise ConfigError(f"u must be between -1 and 2 (got {threshold}); rewards lie in [0, 1].")
-    return base.replace(n=n, beta=float(beta), threshold=float(threshold),
+    return base.replace(n_small=n_small, n_big=n_big, beta=float(beta), threshold=float(threshold),
                         temperature=float(temperature), seed=seed, max_steps=max_steps)
+
+
+def run_seconds(method: str, config: DecodingConfig) -> int:
+    """The GPU time one run asks for, sized by the larger of its two n."""
+    return gpu_seconds(method, max(config.candidates("small"), config.candidates("big")), config.max_steps)
 
 
 class ModelStore:
     """Loads a preset's models once and keeps them for every later visitor (one copy per process): on first use,
     or at start-up on ZeroGPU, whose guidance is to load (to CUDA) outside the GPU calls. `run` is one method's
-    run as one GPU call, asking for the time `gpu_seconds` computes from the method, n and step cap."""
+    run as one GPU call, asking for the time `run_seconds` computes from the method, n and step cap."""
 
     def __init__(self, preset: Preset):
         self.preset = preset
         self._components: Components | None = None
         self._lock = threading.Lock()
-        self.run = gpu(duration=lambda method, problem, config: gpu_seconds(method, config.n, config.max_steps))(
-            self._run)
+        self.run = gpu(duration=lambda method, problem, config: run_seconds(method, config))(self._run)
 
     def _run(self, method: str, problem: str, config: DecodingConfig) -> Iterator[Event]:
         """The run's events; on ZeroGPU it ends between steps when its call's time is nearly up (no summary)."""
         parts = self.get()
-        budget = gpu_seconds(method, config.n, config.max_steps) if on_zero_gpu() else None
+        budget = run_seconds(method, config) if on_zero_gpu() else None
         yield from within_seconds(run_method(method, problem, parts.small, parts.big, parts.reward, config), budget)
 
     @property

@@ -19,8 +19,10 @@ def explain(world, n: int, exact: dict, kl: dict, target) -> str:
         f"accepts {gsi.acceptance:.0%} of steps and calls π_B for {gsi.big_generations:.0%} of them; soft best-of-n on "
         f"π_B reaches KL {kl['sbon-big']:.3f} but calls π_B every step. Expected reward: target "
         f"{expected_reward(target, world):.3f}, GSI {expected_reward(gsi.distribution, world):.3f}, soft best-of-n on "
-        f"π_S {expected_reward(exact['sbon-small'].distribution, world):.3f}. All numbers are exact (enumeration over the "
-        f"n draws' counts), not sampled."
+        f"π_S {expected_reward(exact['sbon-small'].distribution, world):.3f}. The ablations take one piece away: "
+        f"testing the raw reward instead of r̃ (KL {kl['gsi-raw-threshold']:.3f}), tilting by π_B without dividing by "
+        f"π_S (KL {kl['gsi-big-tilt']:.3f}), no fallback (KL {kl['gsi-no-fallback']:.3f}). All numbers are exact "
+        f"(enumeration over the n draws' counts), not sampled."
     )
 
 

@@ -65,11 +65,13 @@ def explain_step(step: StepEvent) -> str:
               f"reward r = {chosen.reward if chosen.reward is not None else '–'}{why})")
     if step.decision == "n.a.":
         return f"{picked} and committed: this method has no acceptance test."
-    if chosen.tilted_reward is not None:
-        test = (f"its tilted reward r̃ = r + (log π_B − log π_S)/β = {chosen.tilted_reward:.3f} "
-                f"{'≥' if step.decision == 'accepted' else '<'} u = {step.threshold:g}")
+    if step.threshold is None:
+        return f"{picked} and kept: this method accepts every selected draft, with no fallback to π_B."
+    side = "≥" if step.decision == "accepted" else "<"
+    if step.tests_tilted_reward:
+        test = f"its tilted reward r̃ = r + (log π_B − log π_S)/β = {chosen.tilted_reward:.3f} {side} u = {step.threshold:g}"
     else:
-        test = f"its reward r = {chosen.reward:.3f} {'≥' if step.decision == 'accepted' else '<'} δ = {step.threshold:g}"
+        test = f"its reward r = {chosen.reward:.3f} {side} the threshold {step.threshold:g}"
     if step.decision == "accepted":
         return f"{picked}; {test}, so it was **accepted** and π_B wrote nothing this step."
     committed = step.fallback[step.fallback_chosen]

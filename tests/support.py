@@ -47,8 +47,8 @@ class HoldBeforeStep:
         monkeypatch.setattr(TransformersStepModel, "draft", held_draft)
 
 
-def record(problem, method, correct, wall, flops=1.0, accepted=0, fallbacks=0):
-    return Record(dataset="gsm8k", problem_id=problem, method=method, seed=0, prediction="1", gold="1",
+def record(problem, method, correct, wall, flops=1.0, accepted=0, fallbacks=0, seed=0):
+    return Record(dataset="gsm8k", problem_id=problem, method=method, seed=seed, prediction="1", gold="1",
                   correct=correct, stop_reason="answer", steps=accepted + fallbacks or 1, accepted=accepted,
                   fallbacks=fallbacks, tokens_small=0, tokens_big=0, tokens_scored_big=0, flops=flops, wall_time=wall,
                   stage_times={"drafting": wall, "reward": 0.0, "scoring": 0.0, "fallback": 0.0})

@@ -19,6 +19,11 @@ from ..vocabulary import Draft, Prompt, RewardModel, Scored, StepModel, check_pr
 _STAGES = ("draft", "select", "fallback", "fallback-select")
 
 
+class RewardFloorReached(Exception):
+    """Every candidate of a step scored below the config's reward floor: the run ends, that step uncommitted
+    (as the official code stops sampling on hopeless steps)."""
+
+
 class RunContext:
     """One run: the prompt, the committed steps, token counters and per-stage timers."""
 
@@ -60,8 +65,13 @@ class RunContext:
         return drafts
 
     def rewards(self, drafts: Sequence[Draft], stage: str = "reward") -> list[Scored]:
+        """The drafts' rewards; raises `RewardFloorReached` when the config's floor is set and all are below it."""
         previous = [step.text for step in self.steps]
-        return self._timed(stage, self.reward.score_candidates, self.problem, previous, [d.text for d in drafts])
+        scored = self._timed(stage, self.reward.score_candidates, self.problem, previous, [d.text for d in drafts])
+        floor = self.config.reward_floor
+        if floor is not None and max(s.reward for s in scored) < floor:
+            raise RewardFloorReached(max(s.reward for s in scored))
+        return scored
 
     def token_logprobs_big(self, drafts: Sequence[Draft]) -> list[tuple[float, ...]]:
         """π_B's log-prob of each token of each draft (sum one draft's for log π_B of the draft)."""
@@ -74,7 +84,7 @@ class RunContext:
     def soft_best_of_n(self, role: Role, index: int, *, fallback: bool = False) -> tuple[list[Draft], tuple[Candidate, ...], int]:
         """Draw n steps from `role` and pick one with probability softmax(β·r); also GSI's and RSD's fallback,
         whose time is then booked to the `fallback` stage and whose draws use their own seeds."""
-        drafts = self.draft(role, self.config.n, index, "fallback" if fallback else "draft")
+        drafts = self.draft(role, self.config.candidates(role), index, "fallback" if fallback else "draft")
         scored = self.rewards(drafts, stage="fallback" if fallback else "reward")
         logits = SoftRewardSelection(self.config.beta).logits([s.reward for s in scored])
         chosen, weights = soft_select(logits, self.rng(index, "fallback-select" if fallback else "select"))
@@ -154,7 +164,12 @@ def _events(method, step, problem, small, big, reward, config) -> Iterator[Event
     )
     totals, decisions, stop_reason = StageTimes(), Counter(), "max_steps"
     for index in range(config.max_steps):
-        event, committed = step(context, index)
+        try:
+            event, committed = step(context, index)
+        except RewardFloorReached:
+            stop_reason = "reward_floor"
+            totals = add_times(totals, context.stage_times())  # the abandoned step's drafting and reward
+            break
         context.steps.append(committed)
         totals = add_times(totals, event.timings)
         decisions[event.decision] += 1

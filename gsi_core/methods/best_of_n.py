@@ -26,7 +26,7 @@ def soft_step(context: RunContext, index: int, *, method: str, role: Role) -> tu
 
 
 def hard_step(context: RunContext, index: int, *, method: str, role: Role) -> tuple[StepEvent, Draft]:
-    drafts = context.draft(role, context.config.n, index)
+    drafts = context.draft(role, context.config.candidates(role), index)
     scored = context.rewards(drafts)
     chosen, weights = argmax_select([s.reward for s in scored])
     drafted = candidates(drafts, role, scored=scored, weights=weights)

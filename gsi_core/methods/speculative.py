@@ -13,7 +13,7 @@ def speculative_step(
     context: RunContext, index: int, *, method: str, selection: SelectionRule, acceptance: AcceptanceRule, score_with_big: bool
 ) -> tuple[StepEvent, Draft]:
     config = context.config
-    drafts = context.draft("small", config.n, index)
+    drafts = context.draft("small", config.candidates("small"), index)
     scored = context.rewards(drafts)
     rewards = [s.reward for s in scored]
     logp_small = [d.logprob for d in drafts]
@@ -34,5 +34,6 @@ def speculative_step(
         index=index, method=method, candidates=drafted, chosen=chosen, decision=decision, text=committed.text,
         source="small" if decision == "accepted" else "big", timings=context.stage_times(),
         fallback=fallback, fallback_chosen=fallback_chosen, threshold=acceptance.threshold,
+        threshold_on=acceptance.tests,
     )
     return event, committed

@@ -19,8 +19,9 @@ def client(tiny_app):
     return Client(tiny_app.local_url, verbose=False)
 
 
-def run_args(problem=PROBLEM, method="gsi", n=3, beta=20, u=0.5, temperature=0.7, seed=0, max_steps=3):
-    return (problem, method, n, beta, u, temperature, seed, max_steps)
+def run_args(problem=PROBLEM, method="gsi", n=3, beta=20, u=0.5, temperature=0.7, seed=0, max_steps=3, n_big=None):
+    """The Explore run's inputs in order; n is n_small, and n_big too unless given."""
+    return (problem, method, n, n if n_big is None else n_big, beta, u, temperature, seed, max_steps)
 
 
 def events_of(export_path) -> list[dict]:
@@ -54,6 +55,7 @@ def test_a_run_streams_step_by_step_and_ends_with_complete_events(client):
         # sliders refuse out-of-range values themselves, naming the bound
         (run_args(n=0), "Value 0 is less than minimum value 1"),
         (run_args(n=500), "Value 500 is greater than maximum value 32"),
+        (run_args(n_big=0), "Value 0 is less than minimum value 1"),
         (run_args(beta=-1), "Value -1 is less than minimum value 0"),
         (run_args(u=7), "Value 7 is greater than maximum value 1.5"),
         (run_args(seed=-3), "seed must be a whole number from 0"),
@@ -66,6 +68,13 @@ def test_bad_input_gets_a_clear_message_and_the_app_keeps_serving(client, args, 
     assert client.predict(*run_args(max_steps=1), api_name="/run")[4].startswith("**Done**")
 
 
+def test_n_small_and_n_big_reach_the_engine(client):
+    finished = client.predict(*run_args(n=2, n_big=4, u=1.5, max_steps=1), api_name="/run")  # u above any r̃
+    start, step = events_of(finished[5])[:2]
+    assert (start["config"]["n_small"], start["config"]["n_big"]) == (2, 4)
+    assert len(step["candidates"]) == 2 and len(step["fallback"]) == 4
+
+
 def test_replaying_an_export_shows_the_same_run_without_models(client):
     finished = client.predict(*run_args(seed=3), api_name="/run")
     replayed = client.predict(handle_file(finished[5]), api_name="/replay")
@@ -74,7 +83,7 @@ def test_replaying_an_export_shows_the_same_run_without_models(client):
 
 
 def test_compare_runs_each_method_and_reports_the_latency_ratio(client):
-    job = client.submit(["gsi", "sbon-big", "rsd"], *run_args()[:1], 3, 20, 0.5, 0.7, 0, 2, api_name="/compare")
+    job = client.submit(["gsi", "sbon-big", "rsd"], *run_args()[:1], 3, 3, 20, 0.5, 0.7, 0, 2, api_name="/compare")
     progress, ratio, table, _ = job.result(timeout=180)
     assert progress.startswith("**Done** — 3 of 3 methods finished")
     # a race: the progress line names each method (and step) in flight, rows arrive one method at a time
@@ -91,7 +100,7 @@ def test_compare_grades_an_example_against_its_gold_answer(client):
     from gsi_ui.runs import load_examples
 
     example = load_examples()[0]
-    _, _, table, _ = client.predict(["sample-small"], example.question, 3, 20, 0.5, 0.7, 0, 1, api_name="/compare")
+    _, _, table, _ = client.predict(["sample-small"], example.question, 3, 3, 20, 0.5, 0.7, 0, 1, api_name="/compare")
     row = table["data"][0]
     assert row[-1] in ("yes", "no") if row[-2] != "–" else row[-1] == "no"
 
@@ -109,7 +118,8 @@ def test_compare_shows_a_saved_benchmark_run_with_where_and_when_it_was_measured
     monkeypatch.setenv("GSI_RESULTS_DIR", str(tmp_path))
     text, chart = client.predict("gsm8k-test-run", api_name="/saved_run")
     assert "gsm8k · preset tiny · n=3" in text and "measured 2026-01-02 on Test CPU, 2 cores" in text
-    assert "| gsi | 2 | 100.0% ± 0.0% | 6.0 | 6.0 | 0.60 |" in text and "| sbon-big | 2 | 50.0% ± 35.4% |" in text
+    assert "| gsi | 2 × 1 | 100.0% | – | 0.0% | 6.0 | 6.0 | 0.60 |" in text and "| sbon-big | 2 × 1 | 50.0% | – | 35.4% |" in text
+    assert "| sbon-big | 2 | 2 | -50.0% |" in text  # paired against gsi
     assert chart is not None
     missing, _ = client.predict("no-such-run", api_name="/saved_run")
     assert missing.startswith("No saved run by that name")
@@ -141,7 +151,7 @@ def test_stop_ends_a_comparison_between_steps_and_keeps_the_finished_rows(tiny_p
     try:
         client = Client(demo.local_url, verbose=False)
         client.predict(*run_args(max_steps=1, n=2), api_name="/run")  # load the models first
-        job = client.submit(["sample-small", "gsi", "sbon-big"], PROBLEM, 16, 20, 0.5, 0.7, 0, 45, api_name="/compare")
+        job = client.submit(["sample-small", "gsi", "sbon-big"], PROBLEM, 16, 16, 20, 0.5, 0.7, 0, 45, api_name="/compare")
         while not any(update[0].startswith("**Running gsi** (2 of 3) — step 1 done") for update in job.outputs()):
             assert not job.done(), job.outputs()[-1][0]
             time.sleep(0.05)
@@ -216,7 +226,7 @@ def test_a_model_that_fails_to_load_is_named_in_the_page(tmp_path):
     demo = launch("broken", str(path))
     try:
         client = Client(demo.local_url, verbose=False)
-        for args, endpoint in ((run_args(), "/run"), ((["gsi"], PROBLEM, 3, 20, 0.5, 0.7, 0, 2), "/compare")):
+        for args, endpoint in ((run_args(), "/run"), ((["gsi"], PROBLEM, 3, 3, 20, 0.5, 0.7, 0, 2), "/compare")):
             with pytest.raises(AppError, match=r"Models failed to load — π_S \("):
                 client.predict(*args, api_name=endpoint)
     finally:

@@ -77,6 +77,17 @@ def test_views_explain_the_decision(events):
     assert html.count('class="gsi-step"') == len(events) - 2
 
 
+def test_views_say_what_an_ablation_tested(small, big, verifier, config):
+    raw = RunState.of(run_method("gsi-raw-threshold", "What is 12 + 30?", small, big, verifier, config)).steps[0]
+    chosen = raw.candidates[raw.chosen]
+    assert raw.threshold_on == "reward" and raw.tested_value == chosen.reward != chosen.tilted_reward
+    assert f"its reward r = {chosen.reward:.3f}" in explain_step(raw) and "r̃" not in explain_step(raw)
+    kept = RunState.of(run_method("gsi-no-fallback", "What is 12 + 30?", small, big, verifier, config.replace(threshold=9)))
+    assert all(s.decision == "accepted" and s.threshold is None for s in kept.steps)
+    assert "accepts every selected draft, with no fallback" in explain_step(kept.steps[0])
+    timeline_figure(kept.events)  # no threshold line to draw, and no error
+
+
 def test_flops_estimate(events):
     start, summary = events[0], events[-1]
     flops = estimated_flops(start, summary)

@@ -18,6 +18,21 @@ def test_run_prints_one_event_per_line_summary_last(tiny_presets_file):
     assert events[-1]["steps"] == len(events) - 2 <= 3
 
 
+def test_run_takes_the_official_codes_n_small_n_big_and_a_reward_floor(tiny_presets_file):
+    done = cli("run", "--preset", "tiny", "--method", "gsi", "--problem", "What is 12 + 30?", "--n_small", "2",
+               "--n-big", "4", "--threshold", "9", "--max-steps", "1", "--reward-floor", "off",
+               env={"GSI_PRESETS_FILE": tiny_presets_file})
+    assert done.returncode == 0, done.stderr
+    start, step = (json.loads(line) for line in done.stdout.splitlines()[:2])
+    assert (start["config"]["n_small"], start["config"]["n_big"], start["config"]["reward_floor"]) == (2, 4, None)
+    assert len(step["candidates"]) == 2 and len(step["fallback"]) == 4
+    floored = cli("run", "--preset", "tiny", "--problem", "What is 12 + 30?", "--reward-floor", "1",
+                  env={"GSI_PRESETS_FILE": tiny_presets_file})
+    assert floored.returncode == 0, floored.stderr
+    summary = json.loads(floored.stdout.splitlines()[-1])
+    assert summary["stop_reason"] == "reward_floor" and summary["steps"] == 0
+
+
 def test_run_with_a_process_reward_model(tiny_presets_file):
     done = cli("run", "--preset", "tiny-prm", "--method", "rsd", "--threshold", "0.4", "--problem", "What is 2 + 2?",
                env={"GSI_PRESETS_FILE": tiny_presets_file})
@@ -37,6 +52,8 @@ def test_run_with_a_process_reward_model(tiny_presets_file):
         (["--problem", "x", "--method", "nope"], "error: argument --method: invalid choice: 'nope'"),
         (["--problem", "x", "--preset", "nope"], "error: unknown preset 'nope'"),
         (["--problem", "x", "--n", "many"], "error: argument --n: invalid int value"),
+        (["--problem", "x", "--n-big", "0"], "error: n_big must be a whole number from 1"),
+        (["--problem", "x", "--reward-floor", "low"], "error: argument --reward-floor: expected a number in [0, 1] or 'off'"),
         (["--problem", "x", "--backend", "vllm", "--small-url", "http://h:1"], "error: --backend vllm needs --big-url"),
         (["--problem", "x", "--backend", "tgi"], "error: argument --backend: invalid choice: 'tgi'"),
     ],

@@ -14,8 +14,8 @@ import pytest
 
 from gsi_core.config import ConfigError, get_preset
 from gsi_core.data import BENCHMARKS_DIR, load_problems
-from gsi_core.evaluation import (EvalProgress, Record, RunDirectory, describe, pending, read_records, run_eval,
-                                 summarize, summary_table)
+from gsi_core.evaluation import (EvalProgress, Record, RunDirectory, describe, difference_table, paired_differences,
+                                 pending, read_records, run_eval, summarize, summary_table)
 from gsi_core.figures import accuracy_latency_figure
 
 from support import cli, record
@@ -32,6 +32,7 @@ def test_summary_maths_on_known_records():
     big, gsi = summarize(records)
     assert (big.method, big.problems, big.accuracy, big.latency_ratio, big.flops_ratio) == ("sbon-big", 2, 0.5, 1.0, 1.0)
     assert big.accuracy_se == pytest.approx(math.sqrt(0.25 / 2)) and big.acceptance is None
+    assert (big.seeds, big.accuracy_sd) == (1, None)  # one seed: no spread over seeds to report
     assert gsi.problems == 3 and gsi.accuracy == pytest.approx(2 / 3)
     assert gsi.accuracy_se == pytest.approx(math.sqrt((2 / 3) * (1 / 3) / 3))
     assert gsi.mean_latency == pytest.approx(112 / 3) and gsi.median_latency == 8.0
@@ -39,7 +40,47 @@ def test_summary_maths_on_known_records():
     assert gsi.latency_ratio == pytest.approx(12 / 40) and gsi.flops_ratio == pytest.approx(80 / 400)
     assert gsi.acceptance == pytest.approx(4 / 10)
     table = summary_table([big, gsi])
-    assert "| gsi | 3 | 66.7% ± 27.2% | 37.3 | 8.0 | 0.30 | 0.20 | 40% |" in table
+    assert "| gsi | 3 × 1 | 66.7% | – | 27.2% | 37.3 | 8.0 | 0.30 | 0.20 | 40% |" in table
+
+
+def test_accuracy_over_seeds_is_the_mean_and_sd_of_each_seeds_accuracy():
+    outcomes = {0: [True, False, False, False], 1: [True, True, False, False], 2: [True, True, True, False]}
+    records = [record(str(p), "gsi", correct, 1.0, seed=seed)
+               for seed, row in outcomes.items() for p, correct in enumerate(row)]
+    (gsi,) = summarize(records)
+    assert (gsi.problems, gsi.seeds) == (4, 3)
+    assert gsi.accuracy == pytest.approx(0.5) and gsi.accuracy_sd == pytest.approx(0.25)  # of .25, .5, .75
+    assert gsi.accuracy_se == pytest.approx(math.sqrt(0.25 / 12))
+    assert "| gsi | 4 × 3 | 50.0% | 25.0% | 14.4% |" in summary_table([gsi])
+
+
+def test_paired_differences_against_gsi_on_known_records():
+    records = []
+    for problem in "abcd":
+        for seed in (0, 1):
+            records.append(record(problem, "gsi", problem in "ab", 1.0, seed=seed))
+            records.append(record(problem, "always", True, 1.0, seed=seed))
+            records.append(record(problem, "same", problem in "ab", 1.0, seed=seed))
+            records.append(record(problem, "seed-one", seed == 1 or problem in "ab", 1.0, seed=seed))
+    records.append(record("e", "always", True, 1.0))  # gsi never ran e: not paired
+    always, same, seed_one = paired_differences(records)
+    assert (always.method, always.problems, always.pairs, always.difference) == ("always", 4, 8, 0.5)
+    # every resample of problems draws some of c, d (+1 each) and of a, b (0 each): the interval lies in [0, 1]
+    assert 0 <= always.low <= 0.5 <= always.high <= 1 and always.low < always.high
+    assert (same.difference, same.low, same.high) == (0.0, 0.0, 0.0)
+    assert seed_one.difference == 0.25 and seed_one.low <= 0.25 <= seed_one.high <= 0.5
+    assert paired_differences(records) == paired_differences(records)  # seeded: the same report every time
+    assert "| always | 4 | 8 | +50.0% | [" in difference_table([always])
+    assert paired_differences([r for r in records if r.method != "gsi"]) == []
+
+
+def test_the_interval_resamples_problems_not_runs():
+    """Ten seeds of one problem that always differs and ten that never do: resampling runs would give a narrow
+    interval; resampling problems with their seeds can only give 0 %, 50 % or 100 %."""
+    records = [record(p, m, m == "other" and p == "x", 1.0, seed=s) for p in "xy" for m in ("gsi", "other")
+               for s in range(10)]
+    (other,) = paired_differences(records, resamples=2000)
+    assert other.difference == 0.5 and (other.low, other.high) == (0.0, 1.0)
 
 
 def test_ratios_are_empty_without_the_reference_method():
@@ -52,8 +93,10 @@ def test_pending_runs_problem_by_problem_and_skips_what_is_done():
         def __init__(self, id):
             self.id = id
 
-    todo = pending([P("1"), P("2")], ["gsi", "sbon-big"], [("1", "gsi")])
-    assert [(p.id, m) for p, m in todo] == [("1", "sbon-big"), ("2", "gsi"), ("2", "sbon-big")]
+    todo = pending([P("1"), P("2")], ["gsi", "sbon-big"], [0], [("1", "gsi", 0)])
+    assert [(p.id, m, s) for p, m, s in todo] == [("1", "sbon-big", 0), ("2", "gsi", 0), ("2", "sbon-big", 0)]
+    seeds = pending([P("1"), P("2")], ["gsi"], [0, 1], [("1", "gsi", 0), ("2", "gsi", 1)])
+    assert [(p.id, m, s) for p, m, s in seeds] == [("2", "gsi", 0), ("1", "gsi", 1)]  # seed by seed
 
 
 def test_a_torn_last_line_is_dropped_on_resume(tmp_path):
@@ -111,10 +154,11 @@ def test_eval_writes_a_line_per_pair_and_resumes(tmp_path, tiny_presets_file, gs
     first = cli(*eval_args(out, gsm8k_slice, "--limit", "2"), env=env)
     assert first.returncode == 0, first.stderr
     records = read_records(out)
-    assert sorted(r.key for r in records) == sorted((p, m) for p in ("0", "1") for m in ("gsi", "sbon-big"))
+    assert sorted(r.key for r in records) == sorted((p, m, 0) for p in ("0", "1") for m in ("gsi", "sbon-big"))
     assert {r.gold for r in records} == {"18", "3"} and all(r.wall_time > 0 for r in records)
     assert all(r.flops > 0 and r.tokens_big > 0 and sum(r.stage_times.values()) <= r.wall_time for r in records)
-    assert "| gsi | 2 |" in first.stdout and "| sbon-big | 2 |" in first.stdout
+    assert "| gsi | 2 × 1 |" in first.stdout and "| sbon-big | 2 × 1 |" in first.stdout
+    assert "| sbon-big | 2 | 2 |" in first.stdout  # paired against gsi
     assert (out / "summary.md").exists() and (out / "accuracy_vs_latency.html").stat().st_size > 100_000
     info = json.loads((out / "run.json").read_text())
     assert info["settings"]["config"]["n"] == 3 and "cores" in info["machine"] and info["date"]
@@ -127,7 +171,7 @@ def test_eval_writes_a_line_per_pair_and_resumes(tmp_path, tiny_presets_file, gs
     assert len(read_records(out)) == 6
 
     report = cli("report", str(out))
-    assert report.returncode == 0 and report.stdout == second.stdout and "| gsi | 3 |" in report.stdout
+    assert report.returncode == 0 and report.stdout == second.stdout and "| gsi | 3 × 1 |" in report.stdout
     assert len(read_records(out)) == 6  # a report runs nothing
     finished = cli(*eval_args(out, gsm8k_slice, "--limit", "3"), env=env)
     assert finished.returncode == 0 and "6 already done, 0 to run" in finished.stderr
@@ -139,6 +183,32 @@ def test_eval_writes_a_line_per_pair_and_resumes(tmp_path, tiny_presets_file, gs
 
     changed = cli(*eval_args(out, gsm8k_slice, "--n", "2"), env=env)
     assert changed.returncode == 2 and "holds a run with other settings" in changed.stderr
+
+
+def test_eval_over_seeds_reports_their_spread_and_the_paired_differences(tmp_path, tiny_presets_file, gsm8k_slice):
+    env = {"GSI_PRESETS_FILE": tiny_presets_file}
+    out = tmp_path / "run"
+    done = cli(*eval_args(out, gsm8k_slice, "--limit", "1", "--max-steps", "2", "--seeds", "0,1"), env=env)
+    assert done.returncode == 0, done.stderr
+    assert sorted(r.key for r in read_records(out)) == sorted(("0", m, s) for m in ("gsi", "sbon-big") for s in (0, 1))
+    assert "| gsi | 1 × 2 |" in done.stdout and "| sbon-big | 1 | 2 |" in done.stdout
+    assert "95% bootstrap interval" in (out / "summary.md").read_text()
+    both = cli(*eval_args(out, gsm8k_slice, "--seed", "0", "--seeds", "0,1"), env=env)
+    assert both.returncode == 2 and "give --seed or --seeds, not both" in both.stderr
+    repeated = cli(*eval_args(out, gsm8k_slice, "--seeds", "1,1"), env=env)
+    assert repeated.returncode == 2 and "one or more different seeds" in repeated.stderr
+
+
+def test_a_directory_saved_before_seeds_and_the_n_split_still_resumes(tmp_path):
+    """Its run.json has no n_small, n_big or reward_floor (they reproduce what it did) and seed 0 in its settings."""
+    directory = RunDirectory(tmp_path / "old")
+    old = {"n": 4, "beta": 20.0, "threshold": 0.5, "rsd_threshold": 0.7, "temperature": 0.7, "max_steps": 45,
+           "max_step_tokens": 160, "seed": 0, "system_prompt": "s"}
+    directory.open({"settings": {"dataset": "gsm8k", "preset": "p", "config": old}})
+    new = {**old, "n_small": None, "n_big": None, "reward_floor": None, "seed": 1}
+    directory.open({"settings": {"dataset": "gsm8k", "preset": "p", "config": new}})  # accepted
+    with pytest.raises(ValueError, match="other settings"):
+        directory.open({"settings": {"dataset": "gsm8k", "preset": "p", "config": {**new, "n_big": 8}}})
 
 
 def test_a_run_on_vllm_servers_is_never_resumed_in_process(tmp_path, tiny_presets_file, gsm8k_slice):
@@ -183,8 +253,8 @@ class RecordedProgress(EvalProgress):
     def __init__(self, stop_at=None):
         self.plans, self.records, self.stop_at = [], [], stop_at
 
-    def planned(self, directory, problems, methods, done, todo):
-        self.plans.append((problems, methods, done, todo))
+    def planned(self, directory, problems, methods, seeds, done, todo):
+        self.plans.append((problems, methods, seeds, done, todo))
 
     def advanced(self, problem, method, run):
         if (problem.id, method) == self.stop_at:
@@ -199,23 +269,28 @@ def test_run_eval_resumes_and_stops_in_process(tmp_path, tiny_presets_file, gsm8
     problems = load_problems("gsm8k", gsm8k_slice)
     out, methods = tmp_path / "run", ["gsi", "sbon-big"]
 
-    def run(count, progress):
-        return run_eval(out, "gsm8k", problems[:count], methods, preset, preset.decoding, "eval test", progress)
+    def run(count, progress, seeds=None):
+        return run_eval(out, "gsm8k", problems[:count], methods, preset, preset.decoding, "eval test", progress, seeds)
 
     first = RecordedProgress()
     assert run(1, first) is True
-    assert first.plans == [(1, 2, 0, 2)] and first.records == [("0", "gsi"), ("0", "sbon-big")]
+    assert first.plans == [(1, 2, 1, 0, 2)] and first.records == [("0", "gsi", 0), ("0", "sbon-big", 0)]
     handlers = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
     stopped = RecordedProgress(stop_at=("1", "sbon-big"))
     assert run(2, stopped) is False  # a signal ends the session; the pair in flight is dropped
-    assert stopped.plans == [(2, 2, 2, 2)] and stopped.records == [("1", "gsi")]
+    assert stopped.plans == [(2, 2, 1, 2, 2)] and stopped.records == [("1", "gsi", 0)]
     assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == handlers  # restored
     resumed = RecordedProgress()
-    assert run(2, resumed) is True and resumed.plans == [(2, 2, 3, 1)] and resumed.records == [("1", "sbon-big")]
-    assert [r.key for r in read_records(out)] == [(p, m) for p in ("0", "1") for m in methods]
+    assert run(2, resumed) is True and resumed.plans == [(2, 2, 1, 3, 1)] and resumed.records == [("1", "sbon-big", 0)]
+    assert [r.key for r in read_records(out)] == [(p, m, 0) for p in ("0", "1") for m in methods]
     info = json.loads((out / "run.json").read_text())
     assert info["command"] == "eval test" and len(info["resumed"]) == 2
     done = RecordedProgress()
-    assert run(2, done) is True and done.plans == [(2, 2, 4, 0)] and done.records == []
+    assert run(2, done) is True and done.plans == [(2, 2, 1, 4, 0)] and done.records == []
+    more = RecordedProgress(stop_at=("0", "sbon-big"))  # a second seed added later, stopped in its first problem
+    assert run(1, more, seeds=[0, 5]) is False and more.plans == [(1, 2, 2, 2, 2)] and more.records == [("0", "gsi", 5)]
+    rest = RecordedProgress()
+    assert run(1, rest, seeds=[0, 5]) is True and rest.records == [("0", "sbon-big", 5)]
+    assert len({r.key for r in read_records(out)}) == 6
     with pytest.raises(ConfigError, match=r"unknown method\(s\) \['nope'\]"):
         run_eval(out, "gsm8k", problems, ["nope"], preset, preset.decoding, "eval test")

@@ -45,6 +45,7 @@ def test_presets_file_has_the_required_presets():
     assert paper.big.model == "Qwen/Qwen2.5-Math-7B-Instruct"
     assert paper.reward.model.model == "Qwen/Qwen2.5-Math-PRM-7B"
     assert (paper.decoding.n, paper.decoding.beta, paper.decoding.threshold) == (16, 20.0, 0.5)
+    assert paper.decoding.reward_floor == 0.1 and offline.decoding.reward_floor is None  # the official code's stop
 
 
 def test_int8_decoding_is_on_in_the_cpu_presets_and_a_spec_turns_it_off():

@@ -8,10 +8,11 @@ import numpy as np
 import pytest
 
 from gsi_core import METHODS, run_method
-from gsi_core.config import ConfigError
+from gsi_core.config import ConfigError, DecodingConfig
 from gsi_core.events import RunStarted, RunSummary, StepEvent, from_json, to_dict, to_json
 from gsi_core.models import Draft
 from gsi_core.selection import softmax
+from gsi_core.theory import ToyWorld, toy_parts
 
 PROBLEM = "Weng earns $12 an hour for babysitting. Yesterday, she just did 50 minutes of babysitting. How much did she earn?"
 
@@ -43,10 +44,10 @@ def test_every_method_streams_a_complete_run(name, small, big, verifier, config)
     assert summary.solution == "".join(e.text for e in steps)
     for event in steps:
         assert event.method == name and event.text == event.committed.text
-        n = 1 if name.startswith("sample") else config.n
+        n = 1 if name.startswith("sample") else config.n  # n_small = n_big = n here
         assert len(event.candidates) == n
         assert sum(c.weight for c in event.candidates) == pytest.approx(1.0)
-        assert all(c.tilted_reward is None for c in event.candidates) or name == "gsi"
+        assert all(c.tilted_reward is None for c in event.candidates) or name.startswith("gsi")
         assert all((c.reward is None) == name.startswith("sample") for c in event.candidates)
         previous = [s.text for s in steps[: event.index]]
         for group in (event.candidates, event.fallback):  # each group of drafts was scored together, with reasons
@@ -210,3 +211,65 @@ def test_methods_without_pi_b_scoring_carry_no_per_token_values(small, big, veri
         steps = [e for e in run(name, small, big, verifier, config) if isinstance(e, StepEvent)]
         assert all(c.token_logprobs_small is c.token_logprobs_big is c.token_texts is None
                    for s in steps for c in s.candidates + s.fallback)
+
+
+# --- n for each model, and the reward floor -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name, drafts, fallbacks", [("gsi", 2, 3), ("rsd", 2, 3), ("sbon-small", 2, 0),
+                                                     ("sbon-big", 3, 0), ("bon-big", 3, 0)])
+def test_n_small_counts_the_drafts_and_n_big_the_big_models_candidates(name, drafts, fallbacks, small, big, verifier,
+                                                                       config):
+    split = config.replace(n_small=2, n_big=3, threshold=math.inf, rsd_threshold=math.inf)  # every step falls back
+    events = run(name, small, big, verifier, split)
+    assert events[0].config["n_small"] == 2 and events[0].config["n_big"] == 3
+    steps = events[1:-1]
+    assert steps and all(len(e.candidates) == drafts and len(e.fallback) == fallbacks for e in steps)
+    summary = events[-1]
+    drafted = sum(c.num_tokens for e in steps for c in e.candidates)
+    fallback_tokens = sum(c.num_tokens for e in steps for c in e.fallback)
+    if name.endswith("-big"):
+        assert (summary.tokens_small, summary.tokens_big) == (0, drafted)
+    else:
+        assert (summary.tokens_small, summary.tokens_big) == (drafted, fallback_tokens)
+
+
+def test_n_small_and_n_big_default_to_n_and_are_checked():
+    config = DecodingConfig(n=5)
+    assert (config.candidates("small"), config.candidates("big")) == (5, 5)
+    assert config.replace(n_big=2).candidates("big") == 2 and config.replace(n_big=2).candidates("small") == 5
+    with pytest.raises(ConfigError, match="n_small must be a whole number from 1 to 128"):
+        config.replace(n_small=0)
+    with pytest.raises(ConfigError, match="reward_floor must be a number in \\[0, 1\\]"):
+        config.replace(reward_floor=1.5)
+
+
+def toy_run(name, world, **settings):
+    small, big, reward = toy_parts(world)
+    config = DecodingConfig(n=3, max_steps=1, **settings)
+    return run_method(name, "toy", small, big, reward, config)
+
+
+HOPELESS = ToyWorld("hopeless", (0.5, 0.5), (0.5, 0.5), (0.05, 0.08))
+# π_S only drafts A (reward .5); π_B only drafts B (reward .05): a fallback meets the floor, a draft does not
+HOPELESS_FALLBACK = ToyWorld("hopeless fallback", (1.0, 0.0), (0.0, 1.0), (0.5, 0.05))
+
+
+@pytest.mark.parametrize("name", ["gsi", "rsd", "sbon-small", "sbon-big", "bon-small"])
+def test_a_step_whose_best_reward_is_below_the_floor_ends_the_run_uncommitted(name):
+    stopped = list(toy_run(name, HOPELESS, reward_floor=0.1))
+    assert [type(e) for e in stopped] == [RunStarted, RunSummary]
+    summary = stopped[-1]
+    assert summary.stop_reason == "reward_floor" and summary.steps == 0 and summary.solution == ""
+    assert summary.tokens_small + summary.tokens_big == 3 and summary.timings.reward > 0  # the work it did counts
+    kept = list(toy_run(name, HOPELESS, reward_floor=0.08))  # the best reward, 0.08, is not below 0.08
+    assert kept[-1].stop_reason == "eos" and kept[-1].steps == 1
+    assert list(toy_run(name, HOPELESS))[-1].steps == 1  # no floor: never stops for it
+
+
+def test_the_floor_also_applies_to_the_fallbacks_candidates():
+    summary = list(toy_run("gsi", HOPELESS_FALLBACK, threshold=math.inf, reward_floor=0.1))[-1]
+    assert summary.stop_reason == "reward_floor" and summary.steps == 0
+    assert (summary.tokens_small, summary.tokens_big) == (3, 3) and summary.timings.fallback > 0
+    accepted = list(toy_run("gsi", HOPELESS_FALLBACK, threshold=-math.inf, reward_floor=0.1))[-1]
+    assert accepted.stop_reason == "eos" and accepted.solution == "Step A"
