@@ -66,7 +66,7 @@ def test_a_fresh_venv_from_requirements_txt_runs_the_default_preset_as_a_cpu_spa
     try:
         client = wait_for_client(f"http://127.0.0.1:{port}/", server, seconds=300)
         clicked = time.perf_counter()
-        job = client.submit(PROBLEM, "gsi", 2, 20, 0.5, 0.7, 0, 1, api_name="/run")
+        job = client.submit(PROBLEM, "gsi", 2, 2, 20, 0.5, 0.7, 0, 1, api_name="/run")
         first_step = None
         while not job.done():
             if first_step is None and any(str(u[4]).startswith(("**Running** — step 1", "**Done**")) for u in job.outputs()):

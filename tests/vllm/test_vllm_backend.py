@@ -215,7 +215,7 @@ def test_the_app_runs_gsi_on_a_vllm_preset(servers, tmp_path):
     demo = launch("tiny-vllm", str(presets))
     try:
         client = Client(demo.local_url, verbose=False)
-        result = client.predict(PROMPT.problem, "gsi", 3, 20, 0.5, 0.7, 0, 2, api_name="/run")
+        result = client.predict(PROMPT.problem, "gsi", 3, 3, 20, 0.5, 0.7, 0, 2, api_name="/run")
         assert result[4].startswith("**Done**")
         with open(result[5]) as lines:
             events = [json.loads(line) for line in lines]
