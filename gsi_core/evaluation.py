@@ -80,10 +80,15 @@ def run_info(command: str, dataset: str, preset: Preset, config: dict[str, Any])
 
     Latency through vLLM servers is not comparable with in-process latency, so a served run says so in its
     settings and cannot be resumed in-process (or the reverse). In-process runs carry no backend key, so runs
-    saved before the vLLM backend existed still resume."""
+    saved before the vLLM backend existed still resume. Int8 decoding changes latency (and the sampled tokens'
+    last bits) too, so the roles decoded on int8 weights are recorded and must match; runs without the key ran
+    none."""
     settings = {"dataset": dataset, "preset": preset.name, "config": config}
     if preset.served:
         settings["backend"] = "vllm"
+    int8_roles = [role for role in ("small", "big") if getattr(preset, role).int8_decode]
+    if int8_roles:
+        settings["int8_decode"] = int8_roles
     return {"settings": settings, **provenance(command, preset)}
 
 

@@ -1,6 +1,7 @@
 """The benchmark harness: summary maths on known records, and `python -m gsi_core eval` as a user runs it —
 resumed, interrupted with Ctrl-C or kill, refused when the settings changed."""
 
+import dataclasses
 import json
 import math
 import os
@@ -15,7 +16,7 @@ import pytest
 from gsi_core.config import ConfigError, get_preset
 from gsi_core.data import BENCHMARKS_DIR, load_problems
 from gsi_core.evaluation import (EvalProgress, Record, RunDirectory, describe, difference_table, paired_differences,
-                                 pending, read_records, run_eval, summarize, summary_table)
+                                 pending, read_records, run_eval, run_info, summarize, summary_table)
 from gsi_core.figures import accuracy_latency_figure
 
 from support import cli, record
@@ -294,3 +295,17 @@ def test_run_eval_resumes_and_stops_in_process(tmp_path, tiny_presets_file, gsm8
     assert len({r.key for r in read_records(out)}) == 6
     with pytest.raises(ConfigError, match=r"unknown method\(s\) \['nope'\]"):
         run_eval(out, "gsm8k", problems, ["nope"], preset, preset.decoding, "eval test")
+
+
+def test_a_run_decoded_on_int8_weights_is_never_resumed_on_the_loaded_weights(tmp_path):
+    """Int8 decoding changes latency, so a directory names the roles it decoded on int8 and a resume must match."""
+    preset = get_preset("offline-cpu")
+    assert preset.small.int8_decode and preset.big.int8_decode
+    directory = RunDirectory(tmp_path / "run")
+    directory.open(run_info("eval", "gsm8k", preset, {"n": 4}))
+    assert json.loads((directory.path / "run.json").read_text())["settings"]["int8_decode"] == ["small", "big"]
+    plain = dataclasses.replace(preset, small=dataclasses.replace(preset.small, int8_decode=False),
+                                big=dataclasses.replace(preset.big, int8_decode=False))
+    with pytest.raises(ValueError, match="other settings"):
+        directory.open(run_info("eval", "gsm8k", plain, {"n": 4}))
+    assert "int8_decode" not in run_info("eval", "gsm8k", plain, {"n": 4})["settings"]
