@@ -58,6 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
     label.add_argument("--k", type=int, default=4, help="rollouts per candidate")
     label.add_argument("--max-steps", type=int, default=8, help="positions per trajectory at most")
     label.add_argument("--rollout-tokens", type=int, default=384, help="a rollout's token cap")
+    label.add_argument("--roller", choices=["small", "big"], default="big",
+                       help="which of the preset's models rolls out the completions (π_B's labels carry more signal)")
     label.add_argument("--out", required=True, help="the run directory: results.jsonl (a line per position), run.json")
     judge = commands.add_parser("reward-eval", help="score labelled steps with rewards: AUROC, reliability, share ½")
     judge.add_argument("--reward", required=True,
@@ -228,7 +230,7 @@ def label_steps_command(args: argparse.Namespace, argv: list[str]) -> int:
     decoding = preset.decoding  # drafts as the preset's methods draft: n, temperature, step cap
     settings = LabelSettings(start_row=args.start_row, n=decoding.n, k=args.k, temperature=decoding.temperature,
                              max_steps=args.max_steps, max_step_tokens=decoding.max_step_tokens,
-                             rollout_tokens=args.rollout_tokens)
+                             rollout_tokens=args.rollout_tokens, roller=args.roller)
     rows = load_problems("gsm8k", args.data)[settings.start_row :]
     problems = list(enumerate(rows, start=settings.start_row))[: args.limit]
     if run_labelling(args.out, problems, preset, settings, "python -m gsi_core " + " ".join(argv)):

@@ -2,9 +2,9 @@
 
 On a fixed part of GSM8K that the harness's evaluation slice never touches, a trajectory is walked step by step:
 at each position the drafting model (π_S, or π_B on every `big_every`-th problem) drafts n candidate steps, and
-every candidate is labelled by k completions rolled out from prefix + candidate by the offline π_S: its soft
-label is the share of completions whose boxed answer is the gold one (`hard_any`: at least one; `hard_majority`:
-more than half). A candidate that already ends the solution (a boxed answer, or EOS) is labelled by its own
+every candidate is labelled by k completions rolled out from prefix + candidate by `roller` (π_B by default: the
+0.5B π_S solved none of the first problems it rolled out, so its labels said little): its soft label is the share
+of completions whose boxed answer is the gold one (`hard_any`: at least one; `hard_majority`: more than half). A candidate that already ends the solution (a boxed answer, or EOS) is labelled by its own
 answer. The n candidates of one position are stored together in one JSON line, so that agreement among sibling
 drafts can be measured; the trajectory continues with the first candidate (an unbiased draw of the drafter) until
 an answer, EOS or `max_steps`.
@@ -46,6 +46,7 @@ class LabelSettings:
     rollout_tokens: int = 384
     big_every: int = 4  # π_B drafts the problems whose offset from start_row is ≡ big_every − 1 (mod big_every)
     seed: int = 0
+    roller: str = "big"  # the role whose model rolls out the completions: "big" (π_B) or "small" (π_S)
 
     def drafter(self, row: int) -> str:
         return "big" if self.big_every and (row - self.start_row) % self.big_every == self.big_every - 1 else "small"
@@ -76,7 +77,7 @@ def label_position(
     """One JSON record: the n candidates drafted after `previous`, each with its rollouts and labels."""
     started = time.perf_counter()
     prompt = Prompt(problem.question)
-    drafter, roller = models(drafter_role), models("small")
+    drafter, roller = models(drafter_role), models(settings.roller)
     drafts = drafter.draft(prompt, previous, settings.n, temperature=settings.temperature,
                            max_tokens=settings.max_step_tokens, seed=_seed(settings, row, position, 0))
     drafted = time.perf_counter()

@@ -22,6 +22,7 @@ def test_labels_every_candidate_and_resumes_where_it_stopped(tmp_path, tiny_pres
     assert {p["row"] for p in positions} == {1} and positions[-1]["end"] is not None
     for position in positions:
         assert position["drafter"] == "small" and len(position["candidates"]) == 3  # the tiny preset's n
+        assert position["rollout_model"] != position["drafter_model"]  # π_B rolls out by default
         for candidate in position["candidates"]:
             outcomes = [r["correct"] for r in candidate["rollouts"]] or [candidate["soft_label"] == 1]
             assert len(candidate["rollouts"]) == (0 if candidate["terminal"] else 2)
@@ -31,6 +32,9 @@ def test_labels_every_candidate_and_resumes_where_it_stopped(tmp_path, tiny_pres
     assert positions[-1]["previous"] == [p["candidates"][0]["text"] for p in positions[:-1]]
     info = json.loads((tmp_path / "labels" / "run.json").read_text())
     assert info["settings"]["config"]["k"] == 2 and "commit" in info and "resumed" not in info
+    assert info["settings"]["config"]["roller"] == "big"
+    other = label(tmp_path, tiny_presets_file, "--limit", "1", "--roller", "small")  # other labels: not mixed in
+    assert other.returncode == 2 and "other settings" in other.stderr
 
     lines = results.read_text().splitlines(keepends=True)
     results.write_text(lines[0] + lines[1][:40])  # killed while writing position 1: a torn line
