@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import dataclasses
 import re
 import resource
@@ -252,7 +253,7 @@ def int8_decoding(components, config: DecodingConfig, problems: int, steps: int,
     small, big = components.small, components.big
     models = {"small": small, "big": big}
     chosen = {role: m.decoder for role, m in models.items()}
-    int8 = {role: m.decoder if m.decoder is not m.model else int8_decoder(m.model) for role, m in models.items()}
+    int8 = _int8_decoders(models)
     prompt = Prompt(load_problems("gsm8k", limit=1)[0].question)
     result: dict[str, Any] = {"tokens": tokens, "rows": config.n, "cpu": cpu_flags(), "rss_loaded_gib": _rss_gib()}
     try:
@@ -277,7 +278,42 @@ def int8_decoding(components, config: DecodingConfig, problems: int, steps: int,
     return result
 
 
-MEASURES = ("batching", "prefix_growth", "headline", "int8_decoding")
+def _int8_decoders(models: dict[str, TransformersStepModel]) -> dict[str, Any]:
+    """Each model's int8 decoder: its own where the preset has int8 decoding on, else built here."""
+    return {role: m.decoder if m.decoder is not m.model else int8_decoder(m.model) for role, m in models.items()}
+
+
+def int8_width(components, widths: Sequence[int] = (1, 4, 16), context: int = 256, steps: int = 6) -> dict[str, Any]:
+    """One decoding forward (every row adds a token to a `context`-token cache) on the loaded weights and on the
+    int8 copy, per batch width: int8 weight-only kernels save memory traffic, which dominates at few rows, while
+    at many rows the work is compute and the saving shrinks (labelling rolls out 16 rows; the paper's n is 16)."""
+    import torch
+
+    models = {"small": components.small, "big": components.big}
+    int8 = _int8_decoders(models)
+    generator = torch.Generator().manual_seed(0)
+    result: dict[str, Any] = {"context": context, "cpu": cpu_flags()}
+    for role, model in models.items():
+        result[role] = {"off": {}, "on": {}}
+        for rows in widths:
+            ids = torch.randint(0, model.model.config.vocab_size, (rows, context), generator=generator).to(model.device)
+            token = ids[:, -1:]
+            with torch.inference_mode():
+                prefix = model.model(input_ids=ids, use_cache=True).past_key_values
+                for mode, decoder in (("off", model.model), ("on", int8[role])):
+                    cache = copy.deepcopy(prefix)
+                    for layer in cache.layers:  # the cache in the decoder's dtype, as the engine passes it
+                        layer.keys, layer.values = layer.keys.to(decoder.dtype), layer.values.to(decoder.dtype)
+                        layer.dtype = decoder.dtype
+                    decoder(input_ids=token, past_key_values=cache, use_cache=True)  # warm
+                    start = time.perf_counter()
+                    for _ in range(steps):
+                        cache = decoder(input_ids=token, past_key_values=cache, use_cache=True).past_key_values
+                    result[role][mode][str(rows)] = (time.perf_counter() - start) / steps
+    return result
+
+
+MEASURES = ("batching", "prefix_growth", "headline", "int8_decoding", "int8_width")
 
 
 def run_bench(components, config: DecodingConfig, problems: int = 2, steps: int = 4,
@@ -288,6 +324,7 @@ def run_bench(components, config: DecodingConfig, problems: int = 2, steps: int 
         ("prefix_growth", lambda: prefix_growth(components.small, components.big, config)),
         ("headline", lambda: headline(components, config.replace(max_steps=steps), problems)),
         ("int8_decoding", lambda: int8_decoding(components, config, problems, steps)),
+        ("int8_width", lambda: int8_width(components)),
     ):
         if name not in measures:
             continue
@@ -309,6 +346,8 @@ def report(result: dict[str, Any]) -> str:
         rows += _batching_rows(result["batching"])
     if "int8_decoding" in result:
         rows += _int8_rows(result["int8_decoding"])
+    if "int8_width" in result:
+        rows += _int8_width_rows(result["int8_width"])
     lines = ["| measure | this run | goal |", "|---|---|---|"]
     lines += [f"| {a} | {b_} | {c} |" for a, b_, c in rows]
     return "\n".join(lines)
@@ -369,3 +408,10 @@ def _int8_rows(d: dict[str, Any]) -> list[tuple[str, str, str]]:
     rows.append(("memory (RSS), both models with both weight copies: once loaded; the process's peak",
                  f"{d['rss_loaded_gib']:.1f} GiB; {d['peak_rss_gib']:.1f} GiB", "fits 16 GB"))
     return rows
+
+
+def _int8_width_rows(w: dict[str, Any]) -> list[tuple[str, str, str]]:
+    return [(f"one decoding forward of {name}, {rows} rows: int8 / loaded weights",
+             f"{w[role]['on'][rows] / w[role]['off'][rows]:.2f} ({1000 * w[role]['on'][rows]:.0f} ms vs "
+             f"{1000 * w[role]['off'][rows]:.0f} ms)", "")
+            for role, name in (("small", "π_S"), ("big", "π_B")) for rows in w[role]["on"]]

@@ -65,6 +65,18 @@ def test_bench_runs_only_the_measures_asked_for(tmp_path, tiny_presets_file):
     assert refused.returncode == 2 and refused.stderr.startswith("error: --measures takes a comma-separated list")
 
 
+def test_bench_times_one_decoding_forward_per_width_on_both_weight_copies(tmp_path, tiny_presets_file):
+    out = tmp_path / "bench.json"
+    done = cli("bench", "--preset", "tiny", "--measures", "int8_width", "--out", str(out),
+               env={"GSI_PRESETS_FILE": tiny_presets_file})
+    assert done.returncode == 0, done.stderr
+    width = json.loads(out.read_text())["int8_width"]
+    for role in ("small", "big"):
+        assert set(width[role]["off"]) == set(width[role]["on"]) == {"1", "4", "16"}
+        assert all(seconds > 0 for mode in ("off", "on") for seconds in width[role][mode].values())
+    assert "one decoding forward of π_B, 16 rows: int8 / loaded weights" in done.stdout
+
+
 def test_bench_refuses_zero_problems(tiny_presets_file):
     done = cli("bench", "--preset", "tiny", "--problems", "0", env={"GSI_PRESETS_FILE": tiny_presets_file})
     assert done.returncode == 2 and done.stderr.startswith("error: --problems and --steps must be at least 1")
