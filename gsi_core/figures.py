@@ -166,14 +166,17 @@ def _below(figure: go.Figure) -> go.Figure:
 
 
 def accuracy_latency_figure(summaries: Sequence, subtitle: str = "") -> go.Figure:
-    """Accuracy (± one standard error) against mean latency per method, from `evaluation.summarize`."""
+    """Accuracy against mean latency per method, from `evaluation.summarize`. The bar is what the report gives
+    first: ± the standard deviation over seeds where a method ran several, else ± one binomial standard error."""
     figure = go.Figure()
     for s in summaries:
+        spread, over = ((s.accuracy_sd, f"sd over {s.seeds} seeds") if s.accuracy_sd is not None
+                        else (s.accuracy_se, "binomial SE"))
         figure.add_scatter(
             x=[s.mean_latency], y=[100 * s.accuracy], name=s.method, mode="markers+text", text=[s.method],
             textposition="top center", marker=dict(size=13, color=TOY_COLORS.get(s.method)),
-            error_y=dict(type="data", array=[100 * s.accuracy_se], visible=True),
-            hovertemplate=(f"{s.method}: %{{y:.1f}}% ± {100 * s.accuracy_se:.1f} over {s.problems} problems, "
+            error_y=dict(type="data", array=[100 * spread], visible=True),
+            hovertemplate=(f"{s.method}: %{{y:.1f}}% ± {100 * spread:.1f} ({over}) over {s.problems} problems, "
                            "mean %{x:.1f} s<extra></extra>"),
         )
     figure.update_layout(showlegend=False, xaxis=dict(title="mean latency per problem (s)", rangemode="tozero"),

@@ -134,7 +134,12 @@ def test_accuracy_latency_figure_has_one_point_per_method_with_error_bars():
     figure = accuracy_latency_figure(summaries, "gsm8k · test")
     assert [trace.name for trace in figure.data] == ["sbon-big", "gsi"]
     assert figure.data[1].x == (6.0,) and figure.data[1].y == (50.0,) and figure.data[1].error_y.array == pytest.approx((100 * math.sqrt(0.25 / 2),))
-    assert "gsm8k · test" in figure.layout.title.text
+    assert "gsm8k · test" in figure.layout.title.text and "binomial SE" in figure.data[1].hovertemplate
+    # two seeds: the bar is the sd of the seeds' accuracies (100% and 0% on problem a), as the report gives it
+    seeded = summarize([record("a", "gsi", True, 5.0, seed=0), record("a", "gsi", False, 5.0, seed=1)])
+    bar = accuracy_latency_figure(seeded).data[0]
+    assert bar.error_y.array == pytest.approx((100 * seeded[0].accuracy_sd,)) and "sd over 2 seeds" in bar.hovertemplate
+    assert seeded[0].accuracy_sd != pytest.approx(seeded[0].accuracy_se)
 
 
 @pytest.fixture
