@@ -25,7 +25,7 @@ from .config import DecodingConfig
 from .data import load_problems
 from .events import StepEvent
 from .methods import REFERENCE_METHOD, run_method
-from .models import TransformersStepModel, int8_decoder, int8_kernel_available
+from .models import TransformersStepModel, cache_in_dtype, int8_decoder, int8_kernel_available
 from .run import Run
 from .vocabulary import STEP_END, Draft, Prompt
 
@@ -301,10 +301,7 @@ def int8_width(components, widths: Sequence[int] = (1, 4, 16), context: int = 25
             with torch.inference_mode():
                 prefix = model.model(input_ids=ids, use_cache=True).past_key_values
                 for mode, decoder in (("off", model.model), ("on", int8[role])):
-                    cache = copy.deepcopy(prefix)
-                    for layer in cache.layers:  # the cache in the decoder's dtype, as the engine passes it
-                        layer.keys, layer.values = layer.keys.to(decoder.dtype), layer.values.to(decoder.dtype)
-                        layer.dtype = decoder.dtype
+                    cache = cache_in_dtype(copy.deepcopy(prefix), decoder.dtype)  # as the engine passes it
                     decoder(input_ids=token, past_key_values=cache, use_cache=True)  # warm
                     start = time.perf_counter()
                     for _ in range(steps):

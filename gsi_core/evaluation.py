@@ -26,14 +26,13 @@ from .config import ConfigError, DecodingConfig, Preset
 from .costs import estimated_flops
 from .data import Problem
 from .methods import METHODS, REFERENCE_METHOD, run_method
-
-BASELINE_METHOD = "gsi"  # the paired differences are each method's accuracy minus this one's
 from .provenance import machine_label, provenance  # noqa: F401  (importable from here, as before)
 from .run import Run
 
 SAVED_RUNS_DIR = Path(__file__).resolve().parent.parent / "assets" / "eval"
 RESULTS_FILE = "results.jsonl"
 RUN_FILE = "run.json"
+BASELINE_METHOD = "gsi"  # the paired differences are each method's accuracy minus this one's
 
 
 @dataclass(frozen=True)

@@ -114,6 +114,14 @@ class Int8Linear(torch.nn.Module):
         return out.reshape(*x.shape[:-1], out.shape[-1])
 
 
+def cache_in_dtype(cache: DynamicCache, dtype: torch.dtype) -> DynamicCache:
+    """A K/V cache converted in place to the dtype of the decoder that will attend to it."""
+    for layer in cache.layers:
+        if layer.is_initialized and layer.keys.dtype != dtype:
+            layer.keys, layer.values, layer.dtype = layer.keys.to(dtype), layer.values.to(dtype), dtype
+    return cache
+
+
 def int8_decoder(model: PreTrainedModel) -> PreTrainedModel:
     """A copy of `model` for decode-sized forwards: linear layers int8 (`Int8Linear`), other parameters bf16.
     Built parameter by parameter, so it never holds a second full-precision copy (the weights of a linear
@@ -259,11 +267,7 @@ class TransformersStepModel(TokenizedStepModel):
 
     def _for_decoder(self, cache: DynamicCache) -> DynamicCache:
         """The cache in the decoder's dtype (the int8 decoder attends in bf16), converted in place."""
-        dtype = self.decoder.dtype
-        for layer in cache.layers:
-            if layer.is_initialized and layer.keys.dtype != dtype:
-                layer.keys, layer.values, layer.dtype = layer.keys.to(dtype), layer.values.to(dtype), dtype
-        return cache
+        return cache_in_dtype(cache, self.decoder.dtype)
 
     def _sample(
         self, cache: DynamicCache, logits: torch.Tensor, *, temperature: float, max_tokens: int, seed: int,
