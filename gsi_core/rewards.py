@@ -51,6 +51,7 @@ _UNIT = r"[A-Za-z]{2,}(?:/[A-Za-z]+|\s+per\s+[A-Za-z]+)?"  # sheep, hours/week, 
 _REWRITES = [
     (r"<<[^<>]*>>", " "),  # GSM8K calculator annotations; the text around them states the same claim
     (r"\\left|\\right|\\!|\\,|\\;|\\ ", ""),
+    (r"\\(?:text|textrm|mathrm|mbox)\s*\{([^{}]*)\}", r" \1 "),  # `20 \text{ minutes}`: the unit as a plain word
     (r"\\[dt]frac", r"\\frac"),
     (r"\\(times|cdot)|[×·∗]", "*"),
     (r"\\div|÷", "/"),
@@ -71,6 +72,7 @@ _REWRITES = [
     (rf"(\d)\s+{_UNIT}\s+[xX]\s*(?=[\d(])", r"\1 * "),  # 43 brownies x 3
     (rf"(\d)\s+{_UNIT}\s*(?=[-+*/](?![A-Za-z]))", r"\1 "),
     (rf"([-+*/]\s*\d+(?:\.\d+)?)\s+{_UNIT}\s*(?==)", r"\1 "),
+    (rf"(\d)\s+{_UNIT}\s*(?=\}})", r"\1"),  # `\frac{64 boxes}{8 boxes per box}`
     (r"(?<![\d.])(\d+)\s+(\d+)/(\d+)(?![\d.])", r"(\1+\2/\3)"),  # mixed numbers: 3 1/2
     (r"(?<=/)\s+(\d+)/(\d+)(?![\d.])", r" (\1/\2)"),  # 3 / 1/2 divides by a half
     (r"(\d+(?:\.\d+)?)\s*%", r"(\1/100)"),

@@ -27,6 +27,8 @@ from testkit.tiny import build_prm, gsm8k_rows
         "The area is 3 * 4 = 12 square units, so 12 / 2 = 6.",
         "She has 5 - 1 - 1/2 = 3 1/2 hours left.",
         "Janet sells 16 - 3 - 4 = <<16-3-4=9>>9 duck eggs a day.",
+        r"\[ 20 \text{ minutes} + 30 \text{ minutes} = 50 \text{ minutes} \]",  # how Qwen writes units
+        r"\[ \frac{64 \text{ boxes}}{8 \text{ boxes per box}} = 8 \text{ bars per box} \]",
     ],
 )
 def test_true_claims_hold(step):
@@ -34,7 +36,8 @@ def test_true_claims_hold(step):
     assert claims and all(claim.holds for claim in claims)
 
 
-@pytest.mark.parametrize("step", ["12 + 30 = 43", "3 × 4 = 13", "$5 * 4 = $25", r"\frac{6}{3} = 3", "10 / 3 = 3.4"])
+@pytest.mark.parametrize("step", ["12 + 30 = 43", "3 × 4 = 13", "$5 * 4 = $25", r"\frac{6}{3} = 3", "10 / 3 = 3.4",
+                                  r"2 \text{ hours} \times 60 \text{ minutes/hour} = 100 \text{ minutes}"])
 def test_false_claims_fail(step):
     claims = find_claims(step)
     assert claims and not any(claim.holds for claim in claims)
