@@ -14,6 +14,8 @@ import threading
 from multiprocessing.connection import Connection
 
 MMLU_LETTER = re.compile(r"\b([ABCD])\b")
+# GSM8K's golds are numbers, so "the latest time she can start" is `2`; models answer `2:00 \text{ pm}`.
+CLOCK_HOUR = re.compile(r"^\s*(\d{1,2}):00\s*(?:\\[,;]\s*)?(?:\\text\{\s*)?[AaPp]\.?\s*[Mm]\.?\s*\}?\s*$")
 
 
 def mmlu_letter(prediction: str) -> str | None:
@@ -93,4 +95,6 @@ class Grader:
             return False
         if dataset == "mmlu_stem":
             return mmlu_letter(prediction) == gold.strip()
+        if dataset == "gsm8k" and (clock := CLOCK_HOUR.match(prediction)):
+            prediction = clock.group(1)  # a time of day on the hour is graded by its hour
         return self.equal(prediction, gold)

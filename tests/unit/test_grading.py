@@ -28,6 +28,10 @@ CASES = [
     ("gsm8k", "1,000", "1000", True),
     ("gsm8k", "70000", "70000", True),
     ("gsm8k", "125000", "70000", False),
+    ("gsm8k", "2:00 \\text{ pm}", "2", True),  # "the latest time of day she can start": the gold is the hour
+    ("gsm8k", "2:00 PM", "2", True),
+    ("gsm8k", "4:00 \\text{ pm}", "2", False),
+    ("gsm8k", "2:30 \\text{ pm}", "2", False),
     ("math500", "\\frac{1}{2}", "0.5", True),
     ("math500", "0.5", "\\frac{1}{2}", True),
     ("math500", "\\frac{1}{3}", "0.33", False),
