@@ -132,6 +132,12 @@ class RunDirectory:
         session = {key: info[key] for key in ("date", "machine", "commit") if key in info}
         self._write_info({**existing, "resumed": [*existing.get("resumed", []), session]})
 
+    def note_regraded(self, info: dict[str, Any], changed: int) -> None:
+        """Record in `run.json` that this session graded the stored answers again, and how many results changed."""
+        existing = self.info()
+        session = {key: info[key] for key in ("date", "commit") if key in info} | {"changed": changed}
+        self._write_info({**existing, "regraded": [*existing.get("regraded", []), session]})
+
     def _write_info(self, info: dict[str, Any]) -> None:
         (self.path / RUN_FILE).write_text(json.dumps(info, indent=2, ensure_ascii=False) + "\n")
 
@@ -149,6 +155,12 @@ class RunDirectory:
 
     def append(self, record: Record) -> None:
         self.append_json(dataclasses.asdict(record))
+
+    def rewrite_json(self, lines: list[dict[str, Any]]) -> None:
+        """Replace the results with these lines in one atomic rename, so a kill leaves the old file or the new."""
+        temporary = self.results.with_suffix(".tmp")
+        temporary.write_text("".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines), encoding="utf-8")
+        os.replace(temporary, self.results)
 
     def append_json(self, data: dict[str, Any]) -> None:
         """One line, flushed and synced before returning, so a kill never loses a finished line."""

@@ -66,6 +66,24 @@ def _labels(correct: Sequence[bool]) -> dict[str, Any]:
     return {"soft_label": share, "hard_any": share > 0, "hard_majority": share > 0.5}
 
 
+def regrade(positions: Sequence[dict[str, Any]], grade: Callable[[str | None, str], bool]) -> int:
+    """Grade the stored answers of labelled positions again, in place, with today's grader (labels outlive grader
+    fixes: `2:00 pm` against the gold `2`). Returns how many candidates' labels changed."""
+    changed = 0
+    for position in positions:
+        for candidate in position["candidates"]:
+            if candidate["terminal"]:
+                correct = [grade(candidate["answer"], position["gold"])]
+            else:
+                for rollout in candidate["rollouts"]:
+                    rollout["correct"] = grade(rollout["answer"], position["gold"])
+                correct = [rollout["correct"] for rollout in candidate["rollouts"]]
+            labels = _labels(correct)
+            changed += any(candidate[key] != value for key, value in labels.items())
+            candidate.update(labels)
+    return changed
+
+
 def _ends_solution(draft: Draft) -> bool:
     return has_boxed_answer(draft.text) or draft.finish_reason == "eos"
 
@@ -195,7 +213,15 @@ def run_labelling(out: Path | str, problems: Sequence[tuple[int, Problem]], pres
         return loaded[role]
 
     def label_all(grader) -> None:
-        for record in label_problems(problems, done, models, lambda a, gold: grader.grade(a, gold, "gsm8k"), settings):
+        def grade(answer: str | None, gold: str) -> bool:
+            return grader.grade(answer, gold, "gsm8k")
+
+        changed = regrade(done, grade)
+        if changed:
+            directory.rewrite_json(done)
+            directory.note_regraded(info, changed)
+            print(f"[label] graded the stored answers again: {changed} candidates' labels changed", file=sys.stderr)
+        for record in label_problems(problems, done, models, grade, settings):
             directory.append_json(record)
 
     return until_stopped(label_all)

@@ -53,3 +53,30 @@ def test_labels_every_candidate_and_resumes_where_it_stopped(tmp_path, tiny_pres
     assert [p["problem_id"] for p in resumed[:2]] == [positions[0]["problem_id"]] * 2 and resumed[0] == positions[0]
     assert [p["row"] for p in resumed[len(positions):]][0] == 2 and {p["row"] for p in resumed} == {1, 2, 3}
     assert len(json.loads((tmp_path / "labels" / "run.json").read_text())["resumed"]) == 2
+
+
+def test_a_resume_grades_the_stored_answers_again_with_todays_grader(tmp_path, tiny_presets_file):
+    """Labels outlive grader fixes: answers graded wrong by an older grader are graded again, the labels follow,
+    and run.json says how many changed."""
+    rows = gsm8k_rows(2)
+    (tmp_path / "gsm8k.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows))
+    assert label(tmp_path, tiny_presets_file, "--limit", "1").returncode == 0
+    results = tmp_path / "labels" / "results.jsonl"
+    positions = [json.loads(line) for line in results.read_text().splitlines()]
+    candidate = next(c for p in positions for c in p["candidates"] if not c["terminal"])
+    gold = positions[0]["gold"]
+    for rollout, answer in zip(candidate["rollouts"], [gold, f"{gold}.0"]):  # right, as an older grader said wrong
+        rollout.update(answer=answer, correct=False)
+    candidate.update(soft_label=0.0, hard_any=False, hard_majority=False)
+    results.write_text("".join(json.dumps(p) + "\n" for p in positions))
+
+    resumed = label(tmp_path, tiny_presets_file, "--limit", "1")
+    assert resumed.returncode == 0, resumed.stderr
+    assert "1 candidates' labels changed" in resumed.stderr
+    regraded = [json.loads(line) for line in results.read_text().splitlines()]
+    assert len(regraded) == len(positions)
+    fixed = next(c for p in regraded for c in p["candidates"] if c["text"] == candidate["text"])
+    assert [r["correct"] for r in fixed["rollouts"]] == [True, True]
+    assert (fixed["soft_label"], fixed["hard_any"], fixed["hard_majority"]) == (1.0, True, True)
+    assert json.loads((tmp_path / "labels" / "run.json").read_text())["regraded"][0]["changed"] == 1
+    assert "labels changed" not in label(tmp_path, tiny_presets_file, "--limit", "1").stderr  # nothing left to fix
