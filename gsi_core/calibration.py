@@ -55,18 +55,22 @@ def sigmoid(x: np.ndarray | float) -> np.ndarray | float:
     return 1.0 / (1.0 + np.exp(-np.asarray(x, dtype=float)))
 
 
-def fit_logistic(features: np.ndarray, targets: Sequence[float], l2: float = 1.0, iterations: int = 50) -> np.ndarray:
+def fit_logistic(features: np.ndarray, targets: Sequence[float], l2: float = 1.0, iterations: int = 50,
+                 prior: Sequence[float] | None = None) -> np.ndarray:
     """Weights w (the first for the intercept, a column of ones added here) minimising the cross-entropy of
-    sigmoid(w·x) against targets in [0, 1] (soft labels allowed) plus (l2/2)·|w without intercept|², by
-    Newton's method. The penalty keeps a weight finite when a feature separates the labels perfectly."""
+    sigmoid(w·x) against targets in [0, 1] (soft labels allowed) plus (l2/2)·|w − prior|² over the feature
+    weights, by Newton's method. The penalty keeps a weight finite when a feature separates the labels
+    perfectly; a `prior` (a Gaussian centred on hand-set weights) keeps what a feature means when the labels
+    never show it (no labelled step has a false claim: its weight stays the prior's, not 0)."""
     x = np.column_stack([np.ones(len(features)), np.asarray(features, dtype=float)])
     y = np.asarray(targets, dtype=float)
     penalty = np.full(x.shape[1], l2)
     penalty[0] = 0.0
-    w = np.zeros(x.shape[1])
+    centre = np.zeros(x.shape[1]) if prior is None else np.asarray(prior, dtype=float)
+    w = centre.copy()
     for _ in range(iterations):
         p = sigmoid(x @ w)
-        gradient = x.T @ (p - y) + penalty * w
+        gradient = x.T @ (p - y) + penalty * (w - centre)
         hessian = (x * (p * (1 - p))[:, None]).T @ x + np.diag(penalty) + 1e-9 * np.eye(len(w))
         step = np.linalg.solve(hessian, gradient)
         w -= step

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 
 from .config import (BACKENDS, ROLES, ConfigError, DecodingConfig, MissingServerSetting, Preset, get_preset,
-                     load_presets)
+                     RewardSpec, load_presets)
 from .data import FILES
 from .evaluation import EvalProgress
 from .events import to_json
@@ -36,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--problem", required=True, help="the question to solve")
     run.add_argument("--threshold", type=float, help="u for gsi (tilted reward), δ for rsd (raw reward)")
     _add_decoding_flags(run)
+    _add_reward_flag(run)
     _add_backend_flags(run)
     evaluate = commands.add_parser("eval", help="run methods over a benchmark; resumable; ends with a summary table")
     evaluate.add_argument("--dataset", required=True, choices=list(FILES))
@@ -49,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--seeds", type=_seed_list,
                           help="comma-separated seeds, e.g. 0,1,2: every (problem, method) once per seed (not with --seed)")
     _add_decoding_flags(evaluate)
+    _add_reward_flag(evaluate)
     _add_backend_flags(evaluate)
     label = commands.add_parser("label-steps", help="label drafted steps by rollouts (Math-Shepherd style); resumable")
     label.add_argument("--data", help="GSM8K's JSON-lines file (default: data/benchmarks, or GSI_BENCHMARKS_DIR)")
@@ -119,6 +122,11 @@ def _add_decoding_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-step-tokens", type=int)
 
 
+def _add_reward_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--reward", help="score with this reward instead of the preset's: step-verifier, "
+                        "calibrated-verifier, a preset's name (its reward) or a mapping such as '{kind: prm, model: …}'")
+
+
 def _add_backend_flags(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("models on vLLM servers (the preset's models, served elsewhere)")
     group.add_argument("--backend", choices=list(BACKENDS), help="override the preset's backend")
@@ -128,8 +136,11 @@ def _add_backend_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def _preset(args: argparse.Namespace) -> Preset:
-    """The preset named by --preset, with --backend vllm pointing its models at the given servers."""
+    """The preset named by --preset, scoring with --reward if given, with --backend vllm pointing its models at
+    the given servers."""
     preset = get_preset(args.preset)
+    if getattr(args, "reward", None):
+        preset = dataclasses.replace(preset, reward=RewardSpec.from_config(reward_spec(args.reward)))
     if getattr(args, "backend", None) != "vllm":
         return preset
     try:

@@ -22,11 +22,12 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
-from .config import ConfigError, DecodingConfig, Preset
+from .config import ConfigError, DecodingConfig, Preset, RewardSpec
 from .costs import estimated_flops
 from .data import Problem
 from .methods import METHODS, REFERENCE_METHOD, run_method
 from .provenance import machine_label, provenance  # noqa: F401  (importable from here, as before)
+from .rewards import CALIBRATED_WEIGHTS
 from .run import Run
 
 SAVED_RUNS_DIR = Path(__file__).resolve().parent.parent / "assets" / "eval"
@@ -74,15 +75,19 @@ def make_record(problem: Problem, seed: int, run: Run, correct: bool) -> Record:
     )
 
 
-def run_info(command: str, dataset: str, preset: Preset, config: dict[str, Any]) -> dict[str, Any]:
+def run_info(command: str, dataset: str, preset: Preset, config: dict[str, Any],
+             reward: RewardSpec | None = None) -> dict[str, Any]:
     """What `run.json` records. `settings` must match on resume; the rest describes the first session.
 
     Latency through vLLM servers is not comparable with in-process latency, so a served run says so in its
     settings and cannot be resumed in-process (or the reverse). In-process runs carry no backend key, so runs
     saved before the vLLM backend existed still resume. Int8 decoding changes latency (and the sampled tokens'
     last bits) too, so the roles decoded on int8 weights are recorded and must match; runs without the key ran
-    none."""
+    none. A run that scores with `reward` records it (the calibrated verifier with its weights), so a preset whose
+    reward changed cannot resume it; runs without the key scored with the step verifier, the only reward then."""
     settings = {"dataset": dataset, "preset": preset.name, "config": config}
+    if reward is not None:
+        settings["reward"] = reward_settings(reward)
     if preset.served:
         settings["backend"] = "vllm"
     int8_roles = [role for role in ("small", "big") if getattr(preset, role).int8_decode]
@@ -91,14 +96,21 @@ def run_info(command: str, dataset: str, preset: Preset, config: dict[str, Any])
     return {"settings": settings, **provenance(command, preset)}
 
 
+def reward_settings(reward: RewardSpec) -> dict[str, Any]:
+    """The reward as a run's settings name it: its spec, with the calibrated verifier's weights written out."""
+    if reward.kind == "calibrated-verifier" and reward.weights is None:
+        return {**reward.to_config(), "weights": list(CALIBRATED_WEIGHTS)}
+    return reward.to_config()
+
+
 def comparable(settings: dict[str, Any]) -> dict[str, Any]:
     """Settings as a resume compares them: a decoding setting added since a run was saved takes its default,
     which is what that run did (n_small and n_big = n, no reward floor); the seed is left out, as each record
-    carries its own (`--seeds` adds seeds to a directory)."""
+    carries its own (`--seeds` adds seeds to a directory); a run without a reward key used the step verifier."""
     defaults = {f.name: f.default for f in dataclasses.fields(DecodingConfig)}
     config = {**defaults, **settings.get("config", {})}
     config.pop("seed", None)
-    return {**settings, "config": config}
+    return {"reward": {"kind": "step-verifier"}, **settings, "config": config}
 
 
 class RunDirectory:
@@ -278,7 +290,7 @@ def run_eval(
     methods = check_methods(methods)
     seeds = check_seeds([config.seed] if seeds is None else seeds)
     directory = RunDirectory(out)
-    info = run_info(command, dataset, preset, dataclasses.asdict(config.replace(seed=seeds[0])))
+    info = run_info(command, dataset, preset, dataclasses.asdict(config.replace(seed=seeds[0])), preset.reward)
     directory.open(info)
     todo = pending(problems, methods, seeds, (r.key for r in directory.records()))
     total = len(problems) * len(methods) * len(seeds)
@@ -498,7 +510,10 @@ def describe(info: dict[str, Any]) -> str:
     machines = list(dict.fromkeys(s["machine"] for s in sessions if s.get("machine"))) or ["?"]
     when = dates[0] if len(dates) == 1 else f"{dates[0]} to {dates[-1]}"
     where = machines[0] if len(machines) == 1 else f"{len(machines)} machines ({'; '.join(machines)})"
-    return (f"{settings.get('dataset', '?')} · preset {settings.get('preset', '?')}{served} · n={config.get('n', '?')}, "
+    reward = settings.get("reward", {"kind": "step-verifier"})
+    scored = "" if reward["kind"] == "step-verifier" else f" · reward {reward.get('model', reward['kind'])}"
+    return (f"{settings.get('dataset', '?')} · preset {settings.get('preset', '?')}{served}{scored} · "
+            f"n={config.get('n', '?')}, "
             f"β={config.get('beta', '?')}, max {config.get('max_steps', '?')} steps · measured {when} on {where}")
 
 

@@ -16,6 +16,7 @@ from .config import BACKENDS, OFFLINE_PREFIX, ConfigError, ModelSpec, Preset, Re
 from .models import TransformersStepModel
 from .offline_weights import materialize
 from .rewards import CalibratedVerifier, ProcessRewardModel, StepVerifier
+from .vocabulary import RewardModel
 from .vllm_backend import VLLMClient, VLLMProcessRewardModel, VLLMStepModel
 from .vocabulary import RewardModel, StepModel
 
@@ -146,15 +147,20 @@ class Components:
 
 
 def load_components(preset: Preset) -> Components:
-    """Load a preset's π_S, π_B and reward. Fails with the name of the part that did not load."""
+    """Load a preset's π_S, π_B and reward. Fails with the name of the part that did not load; a reward with no
+    model of its own loads first, so a bad setting of it fails before minutes of model loading."""
+
+    def reward() -> RewardModel:
+        try:
+            return load_reward(preset.reward)
+        except Exception as error:
+            raise RuntimeError(f"reward ({preset.reward.to_config()}) failed to load: {error}") from error
+
+    model_free = reward() if preset.reward.model is None else None
     parts = {}
     for role, spec in (("small", preset.small), ("big", preset.big)):
         try:
             parts[role] = load_step_model(spec)
         except Exception as error:
             raise RuntimeError(f"π_{role[0].upper()} ({spec.model}) failed to load: {error}") from error
-    try:
-        reward = load_reward(preset.reward)
-    except Exception as error:
-        raise RuntimeError(f"reward ({preset.reward.to_config()}) failed to load: {error}") from error
-    return Components(parts["small"], parts["big"], reward)
+    return Components(parts["small"], parts["big"], model_free or reward())

@@ -308,11 +308,12 @@ def gather_evidence(question: str, previous: Sequence[str], candidates: Sequence
     return evidence
 
 
-# Intercept first, then StepEvidence.FEATURES in order. NOT FITTED YET: hand-set starting values whose signs
-# follow what each piece of evidence means (the labelling job had labelled one position by 2026-11-30 18:25 UTC).
-# Refit with `python scripts/fit_calibrated_verifier.py assets/labels/gsm8k-offline-steps` (logistic regression,
-# L2 = 1, soft labels, train split) and record here the date and the number of labelled candidates.
-CALIBRATED_WEIGHTS = (0.0, 0.6, -1.5, -0.7, -1.5, 0.3, 1.5, -0.3, -3.0)
+# Intercept first, then StepEvidence.FEATURES in order. PRIOR_WEIGHTS are hand-set: their signs say what each
+# piece of evidence means. The fit (`python scripts/fit_calibrated_verifier.py <labels>`: logistic regression on
+# soft labels of the train split, L2 = 1 toward the prior) moves the weights the labels speak to and leaves the
+# others at the prior. CALIBRATED_WEIGHTS: NOT FITTED YET (the prior), to be replaced with the date and count.
+PRIOR_WEIGHTS = (0.0, 0.6, -1.5, -0.7, -1.5, 0.3, 1.5, -0.3, -3.0)
+CALIBRATED_WEIGHTS = PRIOR_WEIGHTS
 
 
 class CalibratedVerifier(RewardModel):

@@ -17,7 +17,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from gsi_core.calibration import fit_logistic, judge_reward, judgement_report  # noqa: E402
-from gsi_core.rewards import CalibratedVerifier, StepEvidence, StepVerifier, gather_evidence  # noqa: E402
+from gsi_core.rewards import PRIOR_WEIGHTS, CalibratedVerifier, StepEvidence, StepVerifier, gather_evidence  # noqa: E402
 from gsi_core.step_labels import read_positions, split_positions  # noqa: E402
 
 
@@ -33,7 +33,8 @@ def features_and_labels(positions: list[dict]) -> tuple[np.ndarray, np.ndarray]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("data", help="a label-steps directory or its results.jsonl")
-    parser.add_argument("--l2", type=float, default=1.0, help="the L2 penalty on the feature weights")
+    parser.add_argument("--l2", type=float, default=1.0,
+                        help="the L2 penalty on the feature weights' distance from PRIOR_WEIGHTS (the hand-set signs)")
     parser.add_argument("--fit-on", choices=["train", "all"], default="train",
                         help="`all` when too few labels exist for a split (then nothing is held out: say so)")
     args = parser.parse_args()
@@ -44,7 +45,7 @@ def main() -> None:
     features, labels = features_and_labels(train)
     if not len(labels):
         sys.exit(f"{args.data} holds no labelled candidates to fit on")
-    weights = fit_logistic(features, labels, l2=args.l2)
+    weights = fit_logistic(features, labels, l2=args.l2, prior=PRIOR_WEIGHTS)
     print(f"fitted on {len(labels)} candidates of {len(train)} positions "
           f"({len({p['problem_id'] for p in train})} problems); held out: {len(heldout)} positions "
           f"({len({p['problem_id'] for p in heldout})} problems)\n")

@@ -56,6 +56,7 @@ def test_run_with_a_process_reward_model(tiny_presets_file):
         (["--problem", "x", "--reward-floor", "low"], "error: argument --reward-floor: expected a number in [0, 1] or 'off'"),
         (["--problem", "x", "--backend", "vllm", "--small-url", "http://h:1"], "error: --backend vllm needs --big-url"),
         (["--problem", "x", "--backend", "tgi"], "error: argument --backend: invalid choice: 'tgi'"),
+        (["--problem", "x", "--reward", "oracle"], "error: unknown reward kind 'oracle'"),
     ],
 )
 def test_bad_arguments_exit_nonzero_with_one_line(args, reason, tiny_presets_file):
@@ -70,6 +71,24 @@ def test_a_model_that_does_not_load_says_which(tmp_path):
     path.write_text(f"presets:\n  broken:\n    small: {tmp_path / 'missing'}\n    big: {tmp_path / 'missing'}\n")
     done = cli("run", "--preset", "broken", "--problem", "x", env={"GSI_PRESETS_FILE": str(path)})
     assert done.returncode == 1 and done.stderr.strip().splitlines()[-1].startswith("error: π_S (")
+
+
+def test_run_scores_with_the_reward_given_instead_of_the_presets(tiny_presets_file):
+    done = cli("run", "--preset", "tiny", "--problem", "What is 12 + 30?", "--max-steps", "1",
+               "--reward", "calibrated-verifier", env={"GSI_PRESETS_FILE": tiny_presets_file})
+    assert done.returncode == 0, done.stderr
+    start, step = (json.loads(line) for line in done.stdout.splitlines()[:2])
+    assert start["reward_model"] == "calibrated-verifier"
+    assert all(c["reward_reasons"] and 0 < c["reward"] < 1 for c in step["candidates"])  # a probability, with why
+
+
+def test_a_bad_model_free_reward_fails_before_any_model_loads(tmp_path):
+    path = tmp_path / "presets.yaml"
+    path.write_text(f"presets:\n  broken:\n    small: {tmp_path / 'missing'}\n    big: {tmp_path / 'missing'}\n")
+    done = cli("run", "--preset", "broken", "--problem", "x", "--reward", "{kind: calibrated-verifier, weights: [1]}",
+               env={"GSI_PRESETS_FILE": str(path)})
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines()[-1].startswith("error: reward (") and "needs 9 weights" in done.stderr
 
 
 def test_a_vllm_server_that_is_not_running_is_named(tiny_presets_file):

@@ -13,11 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from gsi_core.config import ConfigError, get_preset
+from gsi_core.config import ConfigError, RewardSpec, get_preset
 from gsi_core.data import BENCHMARKS_DIR, load_problems
 from gsi_core.evaluation import (EvalProgress, Record, RunDirectory, describe, difference_table, paired_differences,
                                  pending, read_records, run_eval, run_info, summarize, summary_table)
 from gsi_core.figures import accuracy_latency_figure
+from gsi_core.rewards import CALIBRATED_WEIGHTS
 
 from support import cli, record
 from testkit.tiny import REPO
@@ -314,3 +315,26 @@ def test_a_run_decoded_on_int8_weights_is_never_resumed_on_the_loaded_weights(tm
     with pytest.raises(ValueError, match="other settings"):
         directory.open(run_info("eval", "gsm8k", plain, {"n": 4}))
     assert "int8_decode" not in run_info("eval", "gsm8k", plain, {"n": 4})["settings"]
+
+
+def test_a_run_names_its_reward_and_is_never_resumed_with_another(tmp_path):
+    """A preset's reward can change (or `--reward` overrides it), so a directory records the reward it scored
+    with, the calibrated verifier with its weights, and a resume must match; a run saved without the key used
+    the step verifier."""
+    preset = get_preset("offline-cpu")
+    verifier = RewardSpec.from_config("step-verifier")
+    calibrated = RewardSpec.from_config("calibrated-verifier")
+    directory = RunDirectory(tmp_path / "run")
+    directory.open(run_info("eval", "gsm8k", preset, {"n": 4}, calibrated))
+    recorded = json.loads((directory.path / "run.json").read_text())["settings"]["reward"]
+    assert recorded == {"kind": "calibrated-verifier", "weights": list(CALIBRATED_WEIGHTS)}
+    directory.open(run_info("eval", "gsm8k", preset, {"n": 4}, calibrated))  # the same reward resumes
+    for other in (verifier, RewardSpec.from_config({"kind": "calibrated-verifier", "weights": [0.0] * 9})):
+        with pytest.raises(ValueError, match="other settings"):
+            directory.open(run_info("eval", "gsm8k", preset, {"n": 4}, other))
+    older = RunDirectory(tmp_path / "older")  # saved before runs named their reward
+    older.open(run_info("eval", "gsm8k", preset, {"n": 4}))
+    older.open(run_info("eval", "gsm8k", preset, {"n": 4}, verifier))
+    with pytest.raises(ValueError, match="other settings"):
+        older.open(run_info("eval", "gsm8k", preset, {"n": 4}, calibrated))
+    assert "reward calibrated-verifier" in describe(json.loads((directory.path / "run.json").read_text()))

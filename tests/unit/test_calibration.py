@@ -49,3 +49,14 @@ def test_the_penalty_keeps_a_separating_feature_finite():
     p = sigmoid(weights[0] + features[:, 0] * weights[1])  # the penalised optimum: its gradient vanishes
     assert (p - labels).sum() == pytest.approx(0, abs=1e-9)
     assert (features[:, 0] * (p - labels)).sum() + 1.0 * weights[1] == pytest.approx(0, abs=1e-9)
+
+
+def test_a_prior_keeps_the_weight_of_a_feature_the_labels_never_show():
+    features = np.array([[0.0, 0.0], [0.0, 0.0], [1.0, 0.0], [1.0, 0.0]])  # the second feature is never seen
+    labels = np.array([0.0, 0.0, 1.0, 1.0])
+    prior = np.array([0.0, 0.5, -2.0])
+    weights = fit_logistic(features, labels, l2=1.0, prior=prior)
+    assert weights[2] == pytest.approx(-2.0) and fit_logistic(features, labels, l2=1.0)[2] == pytest.approx(0.0)
+    p = sigmoid(weights[0] + features @ weights[1:])  # the penalised optimum around the prior
+    assert (features[:, 0] * (p - labels)).sum() + 1.0 * (weights[1] - 0.5) == pytest.approx(0, abs=1e-9)
+    assert weights[1] > 0.5  # the labels pull the seen feature's weight up from its prior
