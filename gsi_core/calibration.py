@@ -55,26 +55,36 @@ def sigmoid(x: np.ndarray | float) -> np.ndarray | float:
     return 1.0 / (1.0 + np.exp(-np.asarray(x, dtype=float)))
 
 
-def fit_logistic(features: np.ndarray, targets: Sequence[float], l2: float = 1.0, iterations: int = 50,
-                 prior: Sequence[float] | None = None) -> np.ndarray:
+def fit_logistic(features: np.ndarray, targets: Sequence[float], l2: float = 1.0, iterations: int = 100,
+                 prior: Sequence[float] | None = None, signs: Sequence[int] | None = None) -> np.ndarray:
     """Weights w (the first for the intercept, a column of ones added here) minimising the cross-entropy of
     sigmoid(w·x) against targets in [0, 1] (soft labels allowed) plus (l2/2)·|w − prior|² over the feature
     weights, by Newton's method. The penalty keeps a weight finite when a feature separates the labels
     perfectly; a `prior` (a Gaussian centred on hand-set weights) keeps what a feature means when the labels
-    never show it (no labelled step has a false claim: its weight stays the prior's, not 0)."""
+    never show it (no labelled step has a false claim: its weight stays the prior's, not 0). `signs` (+1, −1
+    or 0 for free, one per feature) keep each weight on the side its evidence means, so a handful of labelled
+    problems cannot teach that a number from nowhere makes a step likelier right: a weight that would cross
+    zero is held at zero (an active set), and let go when the gradient pulls it back to its side."""
     x = np.column_stack([np.ones(len(features)), np.asarray(features, dtype=float)])
     y = np.asarray(targets, dtype=float)
     penalty = np.full(x.shape[1], l2)
     penalty[0] = 0.0
     centre = np.zeros(x.shape[1]) if prior is None else np.asarray(prior, dtype=float)
-    w = centre.copy()
+    side = np.zeros(x.shape[1]) if signs is None else np.concatenate([[0.0], np.asarray(signs, dtype=float)])
+    w = np.where(side * centre < 0, 0.0, centre)
+    held = np.zeros(len(w), dtype=bool)
     for _ in range(iterations):
         p = sigmoid(x @ w)
         gradient = x.T @ (p - y) + penalty * (w - centre)
+        held &= side * gradient >= 0  # a held weight whose descent direction points to its own side is let go
+        free = ~held
         hessian = (x * (p * (1 - p))[:, None]).T @ x + np.diag(penalty) + 1e-9 * np.eye(len(w))
-        step = np.linalg.solve(hessian, gradient)
+        step = np.zeros(len(w))
+        step[free] = np.linalg.solve(hessian[np.ix_(free, free)], gradient[free])
         w -= step
-        if np.abs(step).max() < 1e-10:
+        crossed = side * w < 0
+        w[crossed], held[crossed] = 0.0, True
+        if np.abs(step).max() < 1e-10 and not crossed.any():
             break
     return w
 

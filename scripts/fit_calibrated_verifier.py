@@ -17,7 +17,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from gsi_core.calibration import fit_logistic, judge_reward, judgement_report  # noqa: E402
-from gsi_core.rewards import PRIOR_WEIGHTS, CalibratedVerifier, StepEvidence, StepVerifier, gather_evidence  # noqa: E402
+from gsi_core.rewards import EVIDENCE_SIGNS, PRIOR_WEIGHTS, CalibratedVerifier, StepEvidence, StepVerifier, gather_evidence  # noqa: E402
 from gsi_core.step_labels import read_positions, split_positions  # noqa: E402
 
 
@@ -45,7 +45,7 @@ def main() -> None:
     features, labels = features_and_labels(train)
     if not len(labels):
         sys.exit(f"{args.data} holds no labelled candidates to fit on")
-    weights = fit_logistic(features, labels, l2=args.l2, prior=PRIOR_WEIGHTS)
+    weights = fit_logistic(features, labels, l2=args.l2, prior=PRIOR_WEIGHTS, signs=EVIDENCE_SIGNS)
     print(f"fitted on {len(labels)} candidates of {len(train)} positions "
           f"({len({p['problem_id'] for p in train})} problems); held out: {len(heldout)} positions "
           f"({len({p['problem_id'] for p in heldout})} problems)\n")

@@ -60,3 +60,17 @@ def test_a_prior_keeps_the_weight_of_a_feature_the_labels_never_show():
     p = sigmoid(weights[0] + features @ weights[1:])  # the penalised optimum around the prior
     assert (features[:, 0] * (p - labels)).sum() + 1.0 * (weights[1] - 0.5) == pytest.approx(0, abs=1e-9)
     assert weights[1] > 0.5  # the labels pull the seen feature's weight up from its prior
+
+
+def test_signs_hold_a_weight_at_zero_rather_than_let_it_cross_and_the_optimum_is_kept_otherwise():
+    rng = np.random.default_rng(1)
+    features = rng.normal(size=(500, 2))
+    soft = sigmoid(0.3 + features @ np.array([1.5, -0.8]))
+    free = fit_logistic(features, soft, l2=0.1)
+    assert fit_logistic(features, soft, l2=0.1, signs=[1, -1]) == pytest.approx(free, abs=1e-8)  # already on side
+    held = fit_logistic(features, soft, l2=0.1, signs=[1, 1])  # the second weight wants to be negative
+    assert held[2] == 0.0 and held[1] > 0
+    x = np.column_stack([np.ones(len(features)), features])
+    gradient = x.T @ (sigmoid(x @ held) - soft) + np.array([0.0, 0.1, 0.1]) * held
+    assert gradient[:2] == pytest.approx([0, 0], abs=1e-8)  # the free weights are at their optimum…
+    assert gradient[2] > 0  # …and the held one would only improve by crossing to the forbidden side

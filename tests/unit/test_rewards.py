@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from gsi_core.loading import load_reward
-from gsi_core.rewards import ProcessRewardModel, Scored, StepEvidence, StepVerifier, find_claims, gather_evidence
+from gsi_core.rewards import (CALIBRATED_WEIGHTS, EVIDENCE_SIGNS, PRIOR_WEIGHTS, ProcessRewardModel, Scored, StepEvidence,
+                              StepVerifier, find_claims, gather_evidence)
 
 from testkit.tiny import build_prm, gsm8k_rows
 
@@ -192,7 +193,7 @@ def test_empty_and_repeated_steps_stall():
 
 
 def test_calibrated_rewards_follow_the_evidence_and_give_reasons():
-    reward = load_reward({"kind": "calibrated-verifier"})
+    reward = load_reward({"kind": "calibrated-verifier", "weights": list(PRIOR_WEIGHTS)})  # every sign nonzero
     previous = ["She has 16 - 3 - 4 = 9 eggs left.\n\n"]
     right, wrong, invented, repeated = reward.score_candidates(
         EGGS, previous, ["She makes 9 * 2 = 18 dollars.", "She makes 9 * 2 = 20 dollars.",
@@ -202,6 +203,16 @@ def test_calibrated_rewards_follow_the_evidence_and_give_reasons():
     assert right.reasons == ("9 * 2 = 18 ✓", "0 of 3 other drafts also reach 18")
     assert reward.score(EGGS, [*previous, "She makes 9 * 2 = 18 dollars."])[1] == pytest.approx(
         reward.score_candidates(EGGS, previous, ["She makes 9 * 2 = 18 dollars."])[0].reward)
+
+
+def test_the_shipped_weights_keep_every_evidence_on_its_side():
+    assert len(EVIDENCE_SIGNS) == len(StepEvidence.FEATURES) == len(CALIBRATED_WEIGHTS) - 1
+    assert all(sign * weight >= 0 for sign, weight in zip(EVIDENCE_SIGNS, CALIBRATED_WEIGHTS[1:]))
+    shipped = load_reward({"kind": "calibrated-verifier"})
+    previous = ["She has 16 - 3 - 4 = 9 eggs left.\n\n"]
+    right, wrong, invented = shipped.score_candidates(
+        EGGS, previous, ["She makes 9 * 2 = 18 dollars.", "She makes 9 * 2 = 20 dollars.", "She makes 11 * 2 = 22 dollars."])
+    assert wrong.reward <= right.reward and invented.reward <= right.reward
 
 
 def test_calibrated_verifier_weights_are_checked():
