@@ -16,7 +16,6 @@ from .config import BACKENDS, OFFLINE_PREFIX, ConfigError, ModelSpec, Preset, Re
 from .models import TransformersStepModel
 from .offline_weights import materialize
 from .rewards import CalibratedVerifier, ProcessRewardModel, StepVerifier
-from .vocabulary import RewardModel
 from .vllm_backend import VLLMClient, VLLMProcessRewardModel, VLLMStepModel
 from .vocabulary import RewardModel, StepModel
 

@@ -311,7 +311,8 @@ def gather_evidence(question: str, previous: Sequence[str], candidates: Sequence
 # Intercept first, then StepEvidence.FEATURES in order. PRIOR_WEIGHTS are hand-set: their signs say what each
 # piece of evidence means. The fit (`python scripts/fit_calibrated_verifier.py <labels>`: logistic regression on
 # soft labels of the train split, L2 = 1 toward the prior) moves the weights the labels speak to and leaves the
-# others at the prior; a weight never crosses to the side EVIDENCE_SIGNS forbids. CALIBRATED_WEIGHTS: NOT FITTED YET (the prior), to be replaced with the date and count.
+# others at the prior; a weight never crosses to the side EVIDENCE_SIGNS forbids.
+# CALIBRATED_WEIGHTS: NOT FITTED YET (the prior), to be replaced with the date and count.
 PRIOR_WEIGHTS = (0.0, 0.6, -1.5, -0.7, -1.5, 0.3, 1.5, -0.3, -3.0)
 # The side each feature's weight must stay on (0: either), so that the reward is monotone in its evidence.
 EVIDENCE_SIGNS = (1, -1, -1, -1, 0, 1, 0, -1)

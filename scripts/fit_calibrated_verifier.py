@@ -17,7 +17,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from gsi_core.calibration import fit_logistic, judge_reward, judgement_report  # noqa: E402
-from gsi_core.rewards import EVIDENCE_SIGNS, PRIOR_WEIGHTS, CalibratedVerifier, StepEvidence, StepVerifier, gather_evidence  # noqa: E402
+from gsi_core.rewards import (EVIDENCE_SIGNS, PRIOR_WEIGHTS, CalibratedVerifier, StepEvidence,  # noqa: E402
+                              StepVerifier, gather_evidence)
 from gsi_core.step_labels import read_positions, split_positions  # noqa: E402
 
 
