@@ -234,7 +234,7 @@ class Preset:
     def on_vllm(self, urls: dict[str, str | None], served_names: dict[str, str | None]) -> "Preset":
         """This preset with its models on vLLM servers: `urls` by role, and `served_names` where a server serves
         a model under another name than the preset's. Local-only settings (device, dtype, int8_decode) are dropped.
-        The step verifier needs no server: it stays, unless a reward url is given, which makes the reward a PRM
+        A model-free verifier needs no server: it stays, unless a reward url is given, which makes the reward a PRM
         there."""
         changes: dict[str, Any] = {}
         for role in ROLES:

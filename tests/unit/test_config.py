@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from gsi_core.config import ConfigError, DecodingConfig, MissingServerSetting, RewardSpec, get_preset, load_presets
+from gsi_core.config import ConfigError, DecodingConfig, MissingServerSetting, get_preset, load_presets
 from gsi_core.loading import ModelSpec, resolve_dtype, resolve_device
 
 
@@ -39,7 +39,7 @@ def test_infinite_thresholds_are_allowed():
 def test_presets_file_has_the_required_presets():
     presets = load_presets()
     offline, paper = presets["offline-cpu"], presets["paper"]
-    assert offline.small.model.startswith("offline:") and offline.reward.to_config() == {"kind": "step-verifier"}
+    assert offline.small.model.startswith("offline:") and offline.reward.to_config() == {"kind": "calibrated-verifier"}
     assert offline.decoding.n == 4 and offline.decoding.beta == 20.0  # only overrides are listed
     assert paper.small.model == "Qwen/Qwen2.5-Math-1.5B-Instruct"
     assert paper.big.model == "Qwen/Qwen2.5-Math-7B-Instruct"
@@ -121,7 +121,7 @@ def test_a_preset_points_at_vllm_servers():
     assert served.reward.model.backend == "vllm" and served.reward.model.trust_remote_code  # other settings kept
     offline = get_preset("offline-cpu")
     local_reward = offline.on_vllm({"small": "http://s", "big": "http://b"}, {})
-    assert local_reward.reward == RewardSpec() and local_reward.small.dtype == "auto"  # the verifier needs no server
+    assert local_reward.reward == offline.reward and local_reward.small.dtype == "auto"  # the verifier needs no server
     assert offline.small.int8_decode and not local_reward.small.int8_decode  # a server decodes itself
     served_prm = offline.on_vllm({"small": "http://s", "big": "http://b", "reward": "http://r"}, {"reward": "prm"})
     assert served_prm.reward.to_config() == {"kind": "prm", "model": "prm", "backend": "vllm", "url": "http://r"}
