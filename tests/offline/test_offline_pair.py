@@ -1,4 +1,4 @@
-"""Smoke test on the real offline default: Qwen2.5-Coder 0.5B drafts, 1.5B verifies, the calibrated verifier rewards.
+"""Smoke test on the real offline default: Qwen2.5-Coder 0.5B drafts, 1.5B verifies, the step verifier rewards.
 
 Slow (a minute or two; the first run also joins and converts the GGUF weights). Deselect with
 `-m "not offline_pair"` while iterating; CI runs it.
@@ -41,7 +41,7 @@ def test_two_gsi_steps_on_a_gsm8k_problem(offline):
         for c in event.candidates:
             assert c.num_tokens >= 1 and c.text
             assert math.isfinite(c.logp_small) and math.isfinite(c.logp_big) and c.logp_small < 0 and c.logp_big < 0
-            assert 0.0 < c.reward < 1.0 and c.reward_reasons  # a probability, and why
+            assert 0.0 <= c.reward <= 1.0
         assert event.timings.drafting > 0 and event.timings.scoring > 0
     # a real instruct model writes readable English about the problem, not byte soup
     assert any(word in summary.solution.lower() for word in ("egg", "janet", "duck", "step"))

@@ -39,7 +39,7 @@ def test_infinite_thresholds_are_allowed():
 def test_presets_file_has_the_required_presets():
     presets = load_presets()
     offline, paper = presets["offline-cpu"], presets["paper"]
-    assert offline.small.model.startswith("offline:") and offline.reward.to_config() == {"kind": "calibrated-verifier"}
+    assert offline.small.model.startswith("offline:") and offline.reward.to_config() == {"kind": "step-verifier"}
     assert offline.decoding.n == 4 and offline.decoding.beta == 20.0  # only overrides are listed
     assert paper.small.model == "Qwen/Qwen2.5-Math-1.5B-Instruct"
     assert paper.big.model == "Qwen/Qwen2.5-Math-7B-Instruct"
