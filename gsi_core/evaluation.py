@@ -34,6 +34,7 @@ SAVED_RUNS_DIR = Path(__file__).resolve().parent.parent / "assets" / "eval"
 RESULTS_FILE = "results.jsonl"
 RUN_FILE = "run.json"
 BASELINE_METHOD = "gsi"  # the paired differences are each method's accuracy minus this one's
+UNRECORDED_REWARD = {"kind": "step-verifier"}  # what a run saved without a reward key scored with
 
 
 @dataclass(frozen=True)
@@ -110,7 +111,7 @@ def comparable(settings: dict[str, Any]) -> dict[str, Any]:
     defaults = {f.name: f.default for f in dataclasses.fields(DecodingConfig)}
     config = {**defaults, **settings.get("config", {})}
     config.pop("seed", None)
-    return {"reward": {"kind": "step-verifier"}, **settings, "config": config}
+    return {"reward": UNRECORDED_REWARD, **settings, "config": config}
 
 
 class RunDirectory:
@@ -140,15 +141,15 @@ class RunDirectory:
     def note_resumed(self, info: dict[str, Any]) -> None:
         """Add this session (date, machine, commit) to `run.json`'s `resumed` list, so a run spread over days,
         commits or machines is labelled with all of them."""
-        existing = self.info()
-        session = {key: info[key] for key in ("date", "machine", "commit") if key in info}
-        self._write_info({**existing, "resumed": [*existing.get("resumed", []), session]})
+        self._note("resumed", {key: info[key] for key in ("date", "machine", "commit") if key in info})
 
     def note_regraded(self, info: dict[str, Any], changed: int) -> None:
         """Record in `run.json` that this session graded the stored answers again, and how many results changed."""
+        self._note("regraded", {key: info[key] for key in ("date", "commit") if key in info} | {"changed": changed})
+
+    def _note(self, key: str, entry: dict[str, Any]) -> None:
         existing = self.info()
-        session = {key: info[key] for key in ("date", "commit") if key in info} | {"changed": changed}
-        self._write_info({**existing, "regraded": [*existing.get("regraded", []), session]})
+        self._write_info({**existing, key: [*existing.get(key, []), entry]})
 
     def _write_info(self, info: dict[str, Any]) -> None:
         (self.path / RUN_FILE).write_text(json.dumps(info, indent=2, ensure_ascii=False) + "\n")
@@ -510,7 +511,7 @@ def describe(info: dict[str, Any]) -> str:
     machines = list(dict.fromkeys(s["machine"] for s in sessions if s.get("machine"))) or ["?"]
     when = dates[0] if len(dates) == 1 else f"{dates[0]} to {dates[-1]}"
     where = machines[0] if len(machines) == 1 else f"{len(machines)} machines ({'; '.join(machines)})"
-    reward = settings.get("reward", {"kind": "step-verifier"})
+    reward = settings.get("reward", UNRECORDED_REWARD)
     scored = "" if reward["kind"] == "step-verifier" else f" · reward {reward.get('model', reward['kind'])}"
     return (f"{settings.get('dataset', '?')} · preset {settings.get('preset', '?')}{served}{scored} · "
             f"n={config.get('n', '?')}, "
