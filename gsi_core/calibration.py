@@ -45,6 +45,21 @@ def reliability(predicted: Sequence[float], observed: Sequence[float], bins: int
     return table
 
 
+def within_step_order(groups: Sequence[tuple[Sequence[float], Sequence[float]]]) -> tuple[float | None, int]:
+    """Over pairs of drafts of the same step whose soft labels differ, the share the reward orders the same way
+    (ties ½), and the number of such pairs. GSI's selection compares only drafts of one step, so this is the
+    ranking it uses; a pooled AUROC also rewards telling an easy problem from a hard one."""
+    agree, pairs = 0.0, 0
+    for scores, labels in groups:
+        scores, labels = np.asarray(scores, dtype=float), np.asarray(labels, dtype=float)
+        label_gap = np.sign(labels[:, None] - labels[None, :])
+        score_gap = np.sign(scores[:, None] - scores[None, :])
+        differ = np.triu(label_gap != 0, k=1)
+        pairs += int(differ.sum())
+        agree += float(((label_gap == score_gap) + 0.5 * (score_gap == 0))[differ].sum())
+    return (agree / pairs if pairs else None), pairs
+
+
 def share_exactly_half(scores: Sequence[float]) -> float:
     """The share of rewards that are exactly ½: a reward that says "no idea" this often cannot guide a search."""
     scores = np.asarray(scores, dtype=float)
@@ -101,6 +116,8 @@ class RewardJudgement:
     positions: int
     auroc_majority: float | None  # against the hard label "more than half the completions are right"
     auroc_any: float | None  # against "at least one completion is right"
+    within_step: float | None  # the share of same-step pairs with differing labels the reward orders rightly
+    within_step_pairs: int
     exactly_half: float
     mean_reward: float
     mean_label: float
@@ -109,16 +126,21 @@ class RewardJudgement:
 
 def judge_reward(reward, positions: Sequence[dict], bins: int = 5) -> RewardJudgement:
     """Score every labelled position's candidates together (as a method would), compare with the labels."""
-    rewards, soft, majority, anyone = [], [], [], []
+    rewards, soft, majority, anyone, groups = [], [], [], [], []
     for position in positions:
         texts = [c["text"] for c in position["candidates"]]
-        rewards += [s.reward for s in reward.score_candidates(position["question"], position["previous"], texts)]
-        soft += [c["soft_label"] for c in position["candidates"]]
+        scored = [s.reward for s in reward.score_candidates(position["question"], position["previous"], texts)]
+        labels = [c["soft_label"] for c in position["candidates"]]
+        rewards += scored
+        soft += labels
+        groups.append((scored, labels))
         majority += [c["hard_majority"] for c in position["candidates"]]
         anyone += [c["hard_any"] for c in position["candidates"]]
+    within_step, within_step_pairs = within_step_order(groups)
     return RewardJudgement(
         reward=reward.name, candidates=len(rewards), positions=len(positions),
         auroc_majority=auroc(rewards, majority), auroc_any=auroc(rewards, anyone),
+        within_step=within_step, within_step_pairs=within_step_pairs,
         exactly_half=share_exactly_half(rewards), mean_reward=float(np.mean(rewards)) if rewards else 0.0,
         mean_label=float(np.mean(soft)) if soft else 0.0, table=reliability(rewards, soft, bins),
     )
@@ -129,11 +151,14 @@ def _cell(value: float | None, spec: str = ".3f") -> str:
 
 
 def judgement_report(judgements: Sequence[RewardJudgement]) -> str:
-    """Markdown: one row per reward (AUROC, share exactly ½), then each reward's reliability table."""
-    lines = ["| reward | candidates | AUROC (majority) | AUROC (any) | exactly ½ | mean r | mean label |",
-             "|---|---:|---:|---:|---:|---:|---:|"]
+    """Markdown: one row per reward (AUROC, same-step order, share exactly ½), then each reward's reliability
+    table."""
+    lines = ["| reward | candidates | AUROC (majority) | AUROC (any) | same-step order (pairs) | exactly ½ "
+             "| mean r | mean label |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for j in judgements:
         lines.append(f"| {j.reward} | {j.candidates} | {_cell(j.auroc_majority)} | {_cell(j.auroc_any)} "
+                     f"| {_cell(j.within_step)} ({j.within_step_pairs}) "
                      f"| {j.exactly_half:.1%} | {j.mean_reward:.3f} | {j.mean_label:.3f} |")
     for j in judgements:
         lines += ["", f"Reliability of {j.reward} (soft label = share of completions reaching the gold answer):", "",

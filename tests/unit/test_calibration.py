@@ -5,7 +5,8 @@ import json
 import numpy as np
 import pytest
 
-from gsi_core.calibration import auroc, fit_logistic, reliability, share_exactly_half, sigmoid
+from gsi_core.calibration import (auroc, fit_logistic, reliability, share_exactly_half, sigmoid,
+                                 within_step_order)
 
 
 def test_auroc_counts_ordered_pairs_and_half_ties():
@@ -15,6 +16,14 @@ def test_auroc_counts_ordered_pairs_and_half_ties():
     # positives 0.8, 0.4; negatives 0.6, 0.4: pairs (0.8>0.6), (0.8>0.4), (0.4<0.6), (0.4=0.4) → (2 + ½)/4
     assert auroc([0.8, 0.4, 0.6, 0.4], [True, True, False, False]) == pytest.approx(0.625)
     assert auroc([0.3, 0.7], [True, True]) is None
+
+
+def test_within_step_order_compares_only_drafts_of_one_step():
+    # step 1: labels 1 > ½ > 0 ordered rightly except one tie (½); step 2: equal labels give no pair;
+    # step 3: one pair ordered the wrong way. A reward that only tells steps apart would score ½ here.
+    groups = [([0.9, 0.4, 0.4], [1.0, 0.5, 0.0]), ([0.2, 0.8], [0.0, 0.0]), ([0.1, 0.3], [1.0, 0.25])]
+    assert within_step_order(groups) == (pytest.approx((2 + 0.5 + 0) / 4), 4)
+    assert within_step_order([([0.3, 0.7], [1.0, 1.0])]) == (None, 0)
 
 
 def test_reliability_bins_average_predictions_and_labels():
