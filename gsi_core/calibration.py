@@ -146,6 +146,42 @@ def judge_reward(reward, positions: Sequence[dict], bins: int = 5) -> RewardJudg
     )
 
 
+# how cut rollouts count: as labelled (wrong), left out of the share, or right — the truth lies between the last two
+CUT_ROLLOUTS = ("wrong", "left out", "right")
+
+
+def _label_counting_cut(candidate: dict, cut: str) -> float | None:
+    rollouts = candidate.get("rollouts") or []
+    if not rollouts:  # a terminal draft is graded directly
+        return candidate["soft_label"]
+    finished = [r["correct"] for r in rollouts if r["finish_reason"] != "length"]
+    cut_count = len(rollouts) - len(finished)
+    if cut == "left out":
+        return sum(finished) / len(finished) if finished else None
+    return (sum(finished) + (cut_count if cut == "right" else 0)) / len(rollouts)
+
+
+def acceptance_ceiling(positions: Sequence[dict], threshold: float = 0.5) -> dict[str, float | None]:
+    """If the reward were the label itself (a PRM that knows exactly how often π_B finishes right from here), the
+    share of π_S-drafted steps whose best draft reaches `threshold`, for each way of counting rollouts cut at the
+    token cap. GSI picks near the best draft at β = 20 and accepts when r̃ ≥ u, so this bounds the acceptance a
+    calibrated reward can give (leaving out the small (1/β)·log π_B/π_S term)."""
+    drafted = [p for p in positions if p.get("drafter", "small") == "small"]
+    ceiling: dict[str, float | None] = {}
+    for cut in CUT_ROLLOUTS:
+        best = [max((label for label in (_label_counting_cut(c, cut) for c in p["candidates"]) if label is not None),
+                    default=None) for p in drafted]
+        best = [b for b in best if b is not None]
+        ceiling[cut] = sum(b >= threshold for b in best) / len(best) if best else None
+    return ceiling
+
+
+def ceiling_report(ceiling: dict[str, float | None], steps: int, threshold: float) -> str:
+    shares = ", ".join(f"{_cell(share, '.0%')} (cut rollouts {cut})" for cut, share in ceiling.items())
+    return (f"Acceptance ceiling at u = {threshold:g}: a reward equal to the label would accept the best π_S draft "
+            f"at {shares} ({steps} π_S-drafted steps).")
+
+
 def _cell(value: float | None, spec: str = ".3f") -> str:
     return "–" if value is None else format(value, spec)
 

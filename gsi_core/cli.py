@@ -71,6 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
     judge.add_argument("--data", required=True, help="a label-steps directory or its results.jsonl")
     judge.add_argument("--split", default="all", choices=["all", "train", "heldout"])
     judge.add_argument("--bins", type=int, default=5, help="bins of the reliability table")
+    judge.add_argument("--threshold", type=float, default=0.5,
+                       help="the u of the acceptance ceiling (the share of steps a perfect reward would accept)")
     report = commands.add_parser("report", help="the summary table and chart of an eval directory, running nothing")
     report.add_argument("directory")
     bench = commands.add_parser(
@@ -266,7 +268,7 @@ def reward_spec(text: str) -> dict:
 
 
 def reward_eval_command(args: argparse.Namespace) -> int:
-    from .calibration import judge_reward, judgement_report
+    from .calibration import acceptance_ceiling, ceiling_report, judge_reward, judgement_report
     from .loading import load_reward
     from .step_labels import read_positions, split_positions
 
@@ -278,6 +280,8 @@ def reward_eval_command(args: argparse.Namespace) -> int:
     problems = len({p["problem_id"] for p in positions})
     print(f"{len(positions)} positions of {problems} problems (split {args.split}) from {args.data}\n")
     print(judgement_report([judge_reward(load_reward(spec), positions, args.bins) for spec in specs]))
+    drafted = sum(p.get("drafter", "small") == "small" for p in positions)
+    print("\n" + ceiling_report(acceptance_ceiling(positions, args.threshold), drafted, args.threshold))
     return 0
 
 

@@ -37,6 +37,8 @@ def test_reward_eval_prints_auroc_reliability_and_the_share_of_halves(tmp_path):
     assert verifier[2].strip() == "6" and float(verifier[3]) == pytest.approx(1.0)
     # same-step pairs with differing labels: 5 in the first step (36 vs 36 ties: ½), 1 in the second → 5.5 / 6
     assert verifier[5].strip() == "0.917 (6)" and verifier[6].strip() == "16.7%"
+    # both steps have a draft labelled 1.0, so a reward equal to the label would accept both
+    assert "Acceptance ceiling at u = 0.5" in out and "100% (cut rollouts wrong)" in out
     assert "Reliability of calibrated-verifier" in out and "| [0.5, 1.0] |" in out
 
     heldout = cli("reward-eval", "--reward", "step-verifier", "--data", str(data), "--split", "heldout")

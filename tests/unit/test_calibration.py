@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from gsi_core.calibration import (auroc, fit_logistic, reliability, share_exactly_half, sigmoid,
-                                 within_step_order)
+                                 acceptance_ceiling, within_step_order)
 
 
 def test_auroc_counts_ordered_pairs_and_half_ties():
@@ -24,6 +24,29 @@ def test_within_step_order_compares_only_drafts_of_one_step():
     groups = [([0.9, 0.4, 0.4], [1.0, 0.5, 0.0]), ([0.2, 0.8], [0.0, 0.0]), ([0.1, 0.3], [1.0, 0.25])]
     assert within_step_order(groups) == (pytest.approx((2 + 0.5 + 0) / 4), 4)
     assert within_step_order([([0.3, 0.7], [1.0, 1.0])]) == (None, 0)
+
+
+def rollouts(*outcomes):
+    """'r' right, 'w' wrong, 'c' cut at the token cap."""
+    return [{"correct": o == "r", "finish_reason": "length" if o == "c" else "stop"} for o in outcomes]
+
+
+def test_acceptance_ceiling_counts_the_best_small_draft_of_each_step_three_ways():
+    steps = [
+        {"drafter": "small", "candidates": [  # best: ¼ as labelled, ½ without the cut ones, ¾ with them right
+            {"soft_label": 0.25, "rollouts": rollouts("r", "w", "c", "c")},
+            {"soft_label": 0.0, "rollouts": rollouts("w", "w", "w", "w")}]},
+        {"drafter": "small", "candidates": [  # a draft whose every rollout was cut has no label when left out
+            {"soft_label": 0.0, "rollouts": rollouts("c", "c", "c", "c")},
+            {"soft_label": 1.0, "terminal": True, "rollouts": []}]},
+        {"drafter": "small", "candidates": [{"soft_label": 0.0, "rollouts": rollouts("c", "w", "w", "w")}]},
+        {"drafter": "big", "candidates": [{"soft_label": 1.0, "rollouts": rollouts("r", "r", "r", "r")}]},
+    ]
+    assert acceptance_ceiling(steps, 0.5) == {"wrong": pytest.approx(1 / 3), "left out": pytest.approx(2 / 3),
+                                              "right": pytest.approx(2 / 3)}
+    assert acceptance_ceiling(steps, 0.8) == {"wrong": pytest.approx(1 / 3), "left out": pytest.approx(1 / 3),
+                                              "right": pytest.approx(1 / 3)}
+    assert acceptance_ceiling([steps[3]]) == {"wrong": None, "left out": None, "right": None}
 
 
 def test_reliability_bins_average_predictions_and_labels():
