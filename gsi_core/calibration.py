@@ -152,7 +152,7 @@ CUT_ROLLOUTS = ("wrong", "left out", "right")
 
 def _label_counting_cut(candidate: dict, cut: str) -> float | None:
     rollouts = candidate.get("rollouts") or []
-    if not rollouts:  # a terminal draft is graded directly
+    if cut == "wrong" or not rollouts:  # as labelled; a terminal draft is graded directly
         return candidate["soft_label"]
     finished = [r["correct"] for r in rollouts if r["finish_reason"] != "length"]
     cut_count = len(rollouts) - len(finished)
@@ -161,25 +161,30 @@ def _label_counting_cut(candidate: dict, cut: str) -> float | None:
     return (sum(finished) + (cut_count if cut == "right" else 0)) / len(rollouts)
 
 
+def _drafted_by_small(positions: Sequence[dict]) -> list[dict]:
+    return [p for p in positions if p.get("drafter", "small") == "small"]
+
+
 def acceptance_ceiling(positions: Sequence[dict], threshold: float = 0.5) -> dict[str, float | None]:
     """If the reward were the label itself (a PRM that knows exactly how often π_B finishes right from here), the
     share of π_S-drafted steps whose best draft reaches `threshold`, for each way of counting rollouts cut at the
     token cap. GSI picks near the best draft at β = 20 and accepts when r̃ ≥ u, so this bounds the acceptance a
     calibrated reward can give (leaving out the small (1/β)·log π_B/π_S term)."""
-    drafted = [p for p in positions if p.get("drafter", "small") == "small"]
     ceiling: dict[str, float | None] = {}
     for cut in CUT_ROLLOUTS:
         best = [max((label for label in (_label_counting_cut(c, cut) for c in p["candidates"]) if label is not None),
-                    default=None) for p in drafted]
+                    default=None) for p in _drafted_by_small(positions)]
         best = [b for b in best if b is not None]
         ceiling[cut] = sum(b >= threshold for b in best) / len(best) if best else None
     return ceiling
 
 
-def ceiling_report(ceiling: dict[str, float | None], steps: int, threshold: float) -> str:
-    shares = ", ".join(f"{_cell(share, '.0%')} (cut rollouts {cut})" for cut, share in ceiling.items())
+def ceiling_report(positions: Sequence[dict], threshold: float = 0.5) -> str:
+    """One line: the acceptance ceiling three ways, and how many π_S-drafted steps it rests on."""
+    shares = ", ".join(f"{_cell(share, '.0%')} (cut rollouts {cut})"
+                       for cut, share in acceptance_ceiling(positions, threshold).items())
     return (f"Acceptance ceiling at u = {threshold:g}: a reward equal to the label would accept the best π_S draft "
-            f"at {shares} ({steps} π_S-drafted steps).")
+            f"at {shares} ({len(_drafted_by_small(positions))} π_S-drafted steps).")
 
 
 def _cell(value: float | None, spec: str = ".3f") -> str:

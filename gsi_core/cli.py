@@ -268,7 +268,7 @@ def reward_spec(text: str) -> dict:
 
 
 def reward_eval_command(args: argparse.Namespace) -> int:
-    from .calibration import acceptance_ceiling, ceiling_report, judge_reward, judgement_report
+    from .calibration import ceiling_report, judge_reward, judgement_report
     from .loading import load_reward
     from .step_labels import read_positions, split_positions
 
@@ -280,8 +280,7 @@ def reward_eval_command(args: argparse.Namespace) -> int:
     problems = len({p["problem_id"] for p in positions})
     print(f"{len(positions)} positions of {problems} problems (split {args.split}) from {args.data}\n")
     print(judgement_report([judge_reward(load_reward(spec), positions, args.bins) for spec in specs]))
-    drafted = sum(p.get("drafter", "small") == "small" for p in positions)
-    print("\n" + ceiling_report(acceptance_ceiling(positions, args.threshold), drafted, args.threshold))
+    print("\n" + ceiling_report(positions, args.threshold))
     return 0
 
 

@@ -5,8 +5,8 @@ import json
 import numpy as np
 import pytest
 
-from gsi_core.calibration import (auroc, fit_logistic, reliability, share_exactly_half, sigmoid,
-                                 acceptance_ceiling, within_step_order)
+from gsi_core.calibration import (acceptance_ceiling, auroc, fit_logistic, reliability, share_exactly_half,
+                                 sigmoid, within_step_order)
 
 
 def test_auroc_counts_ordered_pairs_and_half_ties():
