@@ -353,6 +353,7 @@ class MethodSummary:
     flops_ratio: float | None
     acceptance: float | None  # accepted π_S steps / decided steps (GSI, RSD)
     mean_steps: float
+    partial_seeds: tuple[tuple[int, int], ...] = ()  # (seed, problems it has) of seeds left out: see `complete_seeds`
 
 
 RunKey = tuple[str, int]  # (problem, seed): what pairs two methods' runs
@@ -373,14 +374,33 @@ def _ratio(records: dict[RunKey, Record], reference: dict[RunKey, Record], field
     return sum(getattr(records[k], field) for k in shared) / denominator
 
 
+def complete_seeds(records: Sequence[Record]) -> tuple[list[Record], tuple[tuple[int, int], ...]]:
+    """One method's runs of the seeds that cover the same problems, and (seed, problems) of the others.
+
+    A mean ± sd over seeds compares like with like only when every seed ran the same problems; a run stopped in
+    the middle of a seed (they run seed by seed) would otherwise average 20 problems with the first 3 of the next.
+    The problems are the largest set any seed covers (the earliest seed among equals); a seed covering exactly
+    those counts, the others are set aside until they are finished."""
+    per_seed: dict[int, set[str]] = defaultdict(set)
+    for r in records:
+        per_seed[r.seed].add(r.problem_id)
+    widest = max(per_seed.values(), key=len)
+    kept = {seed for seed, problems in per_seed.items() if problems == widest}
+    partial = tuple((seed, len(problems)) for seed, problems in per_seed.items() if seed not in kept)
+    return [r for r in records if r.seed in kept], partial
+
+
 def summarize(records: Sequence[Record], reference: str = REFERENCE_METHOD) -> list[MethodSummary]:
-    """Per method, in first-seen order. Ratios are paired: only (problem, seed) runs the reference also finished
-    count. Records written before `--seeds` existed all carry seed 0, so they read as one seed."""
+    """Per method, in first-seen order, over its complete seeds (`complete_seeds`). Ratios are paired: only
+    (problem, seed) runs the reference also finished count. Records written before `--seeds` existed all carry
+    seed 0, so they read as one seed."""
     by_method = _by_method(records)
     reference_records = by_method.get(reference, {})
     summaries = []
     for method, rows in by_method.items():
-        values = list(rows.values())
+        values, partial = complete_seeds(list(rows.values()))
+        kept = {r.seed for r in values}
+        rows = {key: r for key, r in rows.items() if key[1] in kept}
         per_seed: dict[int, list[bool]] = defaultdict(list)
         for r in values:
             per_seed[r.seed].append(r.correct)
@@ -401,6 +421,7 @@ def summarize(records: Sequence[Record], reference: str = REFERENCE_METHOD) -> l
             flops_ratio=_ratio(rows, reference_records, "flops"),
             acceptance=sum(r.accepted for r in values) / decided if decided else None,
             mean_steps=statistics.fmean(r.steps for r in values),
+            partial_seeds=partial,
         ))
     return summaries
 
@@ -461,6 +482,11 @@ def summary_table(summaries: Sequence[MethodSummary], reference: str = REFERENCE
             f"| {s.accuracy_se:.1%} | {s.mean_latency:.1f} | {s.median_latency:.1f} | {_cell(s.latency_ratio, '.2f')} "
             f"| {_cell(s.flops_ratio, '.2f')} | {_cell(s.acceptance, '.0%')} | {s.mean_steps:.1f} |"
         )
+    unfinished = [f"{s.method} seed {seed} ({count} of {s.problems} problems)"
+                  for s in summaries for seed, count in s.partial_seeds]
+    if unfinished:
+        lines.append(f"\nLeft out of this table until finished: {'; '.join(unfinished)}. "
+                     "The paired differences use every finished run.")
     return "\n".join(lines)
 
 

@@ -56,6 +56,27 @@ def test_accuracy_over_seeds_is_the_mean_and_sd_of_each_seeds_accuracy():
     assert "| gsi | 4 × 3 | 50.0% | 25.0% | 14.4% |" in summary_table([gsi])
 
 
+def test_a_seed_stopped_part_way_is_left_out_of_the_mean_and_sd_until_finished():
+    """Seeds run one after another; a run stopped in seed 1 after 1 of 4 problems must not average seed 0's four
+    problems with seed 1's first (an easy one), nor count that seed in the sd."""
+    records = [record(p, "gsi", p == "a", 2.0, seed=0) for p in "abcd"]
+    records += [record(p, "sbon-big", p in "ab", 1.0, seed=0) for p in "abcd"]
+    records += [record("a", "gsi", True, 2.0, seed=1), record("a", "sbon-big", True, 1.0, seed=1)]
+    gsi, big = summarize(records)
+    assert (gsi.problems, gsi.seeds, gsi.accuracy, gsi.accuracy_sd) == (4, 1, 0.25, None)
+    assert gsi.partial_seeds == ((1, 1),) and gsi.accuracy_se == pytest.approx(math.sqrt(0.25 * 0.75 / 4))
+    assert big.accuracy == 0.5 and gsi.latency_ratio == 2.0
+    table = summary_table([gsi, big])
+    assert "| gsi | 4 × 1 | 25.0% | – |" in table
+    assert "Left out of this table until finished: gsi seed 1 (1 of 4 problems); sbon-big seed 1 (1 of 4" in table
+    (gsi_vs_big,) = paired_differences(records, baseline="sbon-big")
+    assert gsi_vs_big.pairs == 5  # the paired differences still use the unfinished seed's run
+    finished = records + [record(p, m, True, 1.0, seed=1) for p in "bcd" for m in ("gsi", "sbon-big")]
+    gsi, _ = summarize(finished)
+    assert (gsi.seeds, gsi.partial_seeds, gsi.accuracy) == (2, (), pytest.approx((0.25 + 1.0) / 2))
+    assert "Left out" not in summary_table([gsi])
+
+
 def test_paired_differences_against_gsi_on_known_records():
     records = []
     for problem in "abcd":
