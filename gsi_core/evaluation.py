@@ -374,8 +374,8 @@ def _ratio(records: dict[RunKey, Record], reference: dict[RunKey, Record], field
     return sum(getattr(records[k], field) for k in shared) / denominator
 
 
-def complete_seeds(records: Sequence[Record]) -> tuple[list[Record], tuple[tuple[int, int], ...]]:
-    """One method's runs of the seeds that cover the same problems, and (seed, problems) of the others.
+def complete_seeds(records: Sequence[Record]) -> tuple[set[int], tuple[tuple[int, int], ...]]:
+    """Of one method's runs, the seeds that cover the same problems, and (seed, problems) of the others.
 
     A mean ± sd over seeds compares like with like only when every seed ran the same problems; a run stopped in
     the middle of a seed (they run seed by seed) would otherwise average 20 problems with the first 3 of the next.
@@ -387,7 +387,7 @@ def complete_seeds(records: Sequence[Record]) -> tuple[list[Record], tuple[tuple
     widest = max(per_seed.values(), key=len)
     kept = {seed for seed, problems in per_seed.items() if problems == widest}
     partial = tuple((seed, len(problems)) for seed, problems in per_seed.items() if seed not in kept)
-    return [r for r in records if r.seed in kept], partial
+    return kept, partial
 
 
 def summarize(records: Sequence[Record], reference: str = REFERENCE_METHOD) -> list[MethodSummary]:
@@ -398,9 +398,9 @@ def summarize(records: Sequence[Record], reference: str = REFERENCE_METHOD) -> l
     reference_records = by_method.get(reference, {})
     summaries = []
     for method, rows in by_method.items():
-        values, partial = complete_seeds(list(rows.values()))
-        kept = {r.seed for r in values}
+        kept, partial = complete_seeds(list(rows.values()))
         rows = {key: r for key, r in rows.items() if key[1] in kept}
+        values = list(rows.values())
         per_seed: dict[int, list[bool]] = defaultdict(list)
         for r in values:
             per_seed[r.seed].append(r.correct)
