@@ -22,8 +22,8 @@ app: setup
 
 # The committed GSM8K comparison (resumable: run it again to continue) and the engine benchmark.
 eval: setup
-	$(PY) -m gsi_core eval --dataset gsm8k --methods gsi,sbon-big --preset offline-cpu --n 4 \
-		--seed 0 --limit 20 --max-steps 12 --reward calibrated-verifier --out assets/eval/gsm8k-offline-cpu-n4-calibrated
+	$(PY) -m gsi_core eval --dataset gsm8k --methods gsi,rsd,sbon-small,sbon-big --preset offline-cpu --n 4 \
+		--seeds 0,1,2 --limit 20 --max-steps 12 --out assets/eval/gsm8k-offline-cpu-n4-seeds
 
 bench: setup
 	$(PY) -m gsi_core bench --preset offline-cpu --out assets/bench_offline_cpu.json
