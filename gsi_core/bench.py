@@ -26,6 +26,7 @@ from .data import load_problems
 from .events import StepEvent
 from .methods import REFERENCE_METHOD, run_method
 from .models import TransformersStepModel, cache_in_dtype, int8_decoder, int8_kernel_available
+from .provenance import cpu_fields
 from .run import Run
 from .vocabulary import STEP_END, Draft, Prompt
 
@@ -193,10 +194,7 @@ def cpu_flags() -> dict[str, Any]:
     """What decides CPU matmul speed here: the vector and matrix extensions the CPU has, and torch's choice."""
     import torch
 
-    try:
-        flags = set(re.search(r"^flags\s*:(.*)$", open("/proc/cpuinfo").read(), re.M).group(1).split())
-    except (OSError, AttributeError):
-        flags = set()
+    flags = cpu_fields().get("flags", "").split()
     wanted = sorted(f for f in flags if f in ("avx2", "fma", "f16c", "avx_vnni") or f.startswith(("avx512", "amx")))
     return {"flags": wanted, "torch_cpu_capability": torch.backends.cpu.get_cpu_capability(),
             "threads": torch.get_num_threads(), "int8_kernel": int8_kernel_available()}

@@ -25,16 +25,22 @@ def vector_extensions(flags: str) -> list[str]:
     return [flag for flag in VECTOR_FLAGS if flag in present]
 
 
-def machine_label() -> str:
-    """The CPU model, its vector extensions and core count (and GPU, if torch sees one): what a latency was
-    measured on."""
+def cpu_fields() -> dict[str, str]:
+    """The first processor's /proc/cpuinfo fields ("model name", "flags", …); empty where there is none."""
     fields: dict[str, str] = {}
     try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():  # the first processor's lines are enough
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
             key, _, value = line.partition(":")
             fields.setdefault(key.strip(), value.strip())
     except OSError:
         pass
+    return fields
+
+
+def machine_label() -> str:
+    """The CPU model, its vector extensions and core count (and GPU, if torch sees one): what a latency was
+    measured on."""
+    fields = cpu_fields()
     cpu = fields.get("model name") or platform.processor() or platform.machine()
     if "flags" in fields:  # Linux; elsewhere the model name is all there is
         cpu += f" ({' '.join(vector_extensions(fields['flags'])) or 'no AVX2'})"

@@ -5,6 +5,7 @@ import json
 import torch
 
 from gsi_core.bench import ForwardClock, TimedReward
+from gsi_core.provenance import cpu_fields, vector_extensions
 
 from support import cli
 
@@ -44,6 +45,7 @@ def test_bench_prints_ratios_and_writes_json(tmp_path, tiny_presets_file):
     assert done.stdout == result["table"] + "\n"
     int8 = result["int8_decoding"]  # the tiny preset has int8 decoding off: the bench builds the decoders
     assert int8["cpu"]["torch_cpu_capability"] and 0 < int8["rss_loaded_gib"] <= int8["peak_rss_gib"]
+    assert set(vector_extensions(cpu_fields().get("flags", ""))) <= set(int8["cpu"]["flags"])  # one reading of the CPU
     for mode in ("off", "on"):
         assert set(int8[mode]["drafting"]) == {"small", "big"} and int8[mode]["scoring"] > 0
         assert int8[mode]["vs_generate"]["small"] == int8[mode]["drafting"]["small"] / int8[mode]["generate"]["small"]
