@@ -95,6 +95,14 @@ def join_parts(weights: GgufWeights, target: Path) -> Path:
     return target
 
 
+def missing_converters() -> list[str]:
+    """The packages transformers needs to read a GGUF file that are not installed, checked before joining a GB."""
+    from transformers.utils import is_accelerate_available, is_gguf_available
+
+    checks = {"gguf": is_gguf_available, "accelerate": is_accelerate_available}
+    return [package for package, available in checks.items() if not available()]
+
+
 def materialize(name: str) -> Path:
     """A directory holding the named offline model as a bf16 safetensors checkpoint with its tokenizer."""
     import torch
@@ -110,6 +118,11 @@ def materialize(name: str) -> Path:
     with FileLock(str(final) + ".lock"):
         if (final / "config.json").exists():
             return final
+        if missing := missing_converters():
+            raise OfflineWeightsError(
+                f"{weights.description}: converting the GGUF weights needs {' and '.join(missing)}; "
+                f"run `{INSTALL_HINT}`"
+            )
         print(f"[gsi] first start: joining and converting {weights.description} (about a minute)", file=sys.stderr)
         work = root / f"{name}.partial"
         shutil.rmtree(work, ignore_errors=True)

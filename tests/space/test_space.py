@@ -54,6 +54,11 @@ def test_a_fresh_venv_from_requirements_txt_runs_the_default_preset_as_a_cpu_spa
                             check=True)
     packages = {p["name"].lower(): p["version"] for p in json.loads(listed.stdout)}
     assert "pytest" not in packages and "spaces" in packages  # requirements.txt only, as a Space installs
+    # The weights' first conversion needs what transformers reads a GGUF file with; a warm cache here would hide it.
+    converters = subprocess.run([str(venv / "bin" / "python"), "-c", "from gsi_core.offline_weights import "
+                                 "missing_converters; print(missing_converters())"], cwd=REPO, capture_output=True,
+                                text=True, check=True)
+    assert converters.stdout.strip() == "[]", converters.stdout
 
     port = free_port()
     environment = {k: v for k, v in os.environ.items() if k not in ("GSI_PRESET", "GSI_PRESETS_FILE", "PYTHONPATH")}
