@@ -143,6 +143,15 @@ class RunDirectory:
         commits or machines is labelled with all of them."""
         self._note("resumed", {key: info[key] for key in ("date", "machine", "commit") if key in info})
 
+    def resumed_on_first(self, records: Iterable[Any], info: dict[str, Any], resuming: bool) -> Iterator[Any]:
+        """Pass `records` through, noting this session (when `resuming`) as the first one arrives: `resumed` then
+        names only the sessions that added results, not a start that failed to load or was stopped before a run."""
+        for record in records:
+            if resuming:
+                self.note_resumed(info)
+                resuming = False
+            yield record
+
     def note_regraded(self, info: dict[str, Any], changed: int) -> None:
         """Record in `run.json` that this session graded the stored answers again, and how many results changed."""
         self._note("regraded", {key: info[key] for key in ("date", "commit") if key in info} | {"changed": changed})
@@ -295,8 +304,6 @@ def run_eval(
     directory.open(info)
     todo = pending(problems, methods, seeds, (r.key for r in directory.records()))
     total = len(problems) * len(methods) * len(seeds)
-    if todo and len(todo) < total:
-        directory.note_resumed(info)
     progress.planned(directory, len(problems), len(methods), len(seeds), total - len(todo), len(todo))
     if not todo:
         return True
@@ -311,7 +318,8 @@ def run_eval(
         return folded
 
     def record_all(grader) -> None:
-        for record in evaluate(directory, todo, run, grader.grade):
+        runs = directory.resumed_on_first(evaluate(directory, todo, run, grader.grade), info, len(todo) < total)
+        for record in runs:
             progress.recorded(record)
 
     return until_stopped(record_all)

@@ -201,8 +201,6 @@ def run_labelling(out: Path | str, problems: Sequence[tuple[int, Problem]], pres
     info = run_info(command, "gsm8k", preset, asdict(settings))
     directory.open(info)
     done = read_positions(directory.path)
-    if done:
-        directory.note_resumed(info)
     print(f"[label] {len(problems)} problems from row {settings.start_row}, {len(done)} positions already "
           f"labelled → {directory.results}", file=sys.stderr)
     loaded: dict[str, TransformersStepModel] = {}
@@ -221,7 +219,8 @@ def run_labelling(out: Path | str, problems: Sequence[tuple[int, Problem]], pres
             directory.rewrite_json(done)
             directory.note_regraded(info, changed)
             print(f"[label] graded the stored answers again: {changed} candidates' labels changed", file=sys.stderr)
-        for record in label_problems(problems, done, models, grade, settings):
+        for record in directory.resumed_on_first(label_problems(problems, done, models, grade, settings), info,
+                                                 resuming=bool(done)):
             directory.append_json(record)
 
     return until_stopped(label_all)

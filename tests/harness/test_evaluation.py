@@ -213,6 +213,23 @@ def test_eval_writes_a_line_per_pair_and_resumes(tmp_path, tiny_presets_file, gs
     assert changed.returncode == 2 and "holds a run with other settings" in changed.stderr
 
 
+def test_only_a_session_that_adds_runs_is_named_resumed(tmp_path, tiny_presets_file, gsm8k_slice):
+    """A resume whose models fail to load adds no `resumed` entry; the next one, which adds runs, adds one."""
+    out = tmp_path / "run"
+    first = cli(*eval_args(out, gsm8k_slice, "--limit", "1"), env={"GSI_PRESETS_FILE": tiny_presets_file})
+    assert first.returncode == 0, first.stderr
+    text = Path(tiny_presets_file).read_text()
+    small = text.split("small: ", 1)[1].split("\n", 1)[0]
+    broken = tmp_path / "presets.yaml"  # the same preset, its π_S moved away
+    broken.write_text(text.replace(f"small: {small}\n", f"small: {tmp_path / 'gone'}\n", 1))
+    failed = cli(*eval_args(out, gsm8k_slice, "--limit", "2"), env={"GSI_PRESETS_FILE": str(broken)})
+    assert failed.returncode != 0 and "2 already done, 2 to run" in failed.stderr
+    assert "resumed" not in json.loads((out / "run.json").read_text()) and len(read_records(out)) == 2
+    added = cli(*eval_args(out, gsm8k_slice, "--limit", "2"), env={"GSI_PRESETS_FILE": tiny_presets_file})
+    assert added.returncode == 0, added.stderr
+    assert len(json.loads((out / "run.json").read_text())["resumed"]) == 1 and len(read_records(out)) == 4
+
+
 def test_eval_over_seeds_reports_their_spread_and_the_paired_differences(tmp_path, tiny_presets_file, gsm8k_slice):
     env = {"GSI_PRESETS_FILE": tiny_presets_file}
     out = tmp_path / "run"
