@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PROBLEM ?= Natalia sold clips to 48 of her friends in April, and then she sold half as many clips in May. How many clips did Natalia sell altogether in April and May?
 
-.PHONY: setup run app test browser eval bench vllm-setup test-vllm
+.PHONY: setup run app test test-other-dtype browser eval bench vllm-setup test-vllm
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,13 @@ browser:
 
 test: setup browser
 	$(PY) -m pytest
+
+# The layers that load tiny checkpoints with dtype auto (bf16 on CPUs with native bf16, fp32 elsewhere), again
+# with the dtype this CPU does not pick (GSI_CPU_DTYPE), so both paths run whichever machine CI lands on.
+OTHER_DTYPE = $(shell $(PY) -c "import torch; from gsi_core.loading import auto_cpu_dtype; \
+	print('fp32' if auto_cpu_dtype() == torch.bfloat16 else 'bf16')")
+test-other-dtype: setup
+	GSI_CPU_DTYPE=$(OTHER_DTYPE) $(PY) -m pytest -m "harness or app"
 
 # The vLLM backend against real vLLM servers (CPU build) on tiny models: a separate venv and suite.
 VLLM_VENV ?= .venv-vllm

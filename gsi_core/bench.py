@@ -253,7 +253,8 @@ def int8_decoding(components, config: DecodingConfig, problems: int, steps: int,
     chosen = {role: m.decoder for role, m in models.items()}
     int8 = _int8_decoders(models)
     prompt = Prompt(load_problems("gsm8k", limit=1)[0].question)
-    result: dict[str, Any] = {"tokens": tokens, "rows": config.n, "cpu": cpu_flags(), "rss_loaded_gib": _rss_gib()}
+    result: dict[str, Any] = {"tokens": tokens, "rows": config.n, "cpu": cpu_flags(), "rss_loaded_gib": _rss_gib(),
+                              "dtype": {role: str(m.model.dtype).removeprefix("torch.") for role, m in models.items()}}
     try:
         for mode in ("off", "on"):
             small.decoder, big.decoder = (int8["small"], int8["big"]) if mode == "on" else (small.model, big.model)

@@ -4,6 +4,7 @@ loading → models, rewards, vllm_backend → vocabulary."""
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,13 +39,27 @@ def cpu_has_native_bf16() -> bool:
     return any(flag in flags for flag in ("avx512_bf16", "amx_bf16"))
 
 
+CPU_DTYPE_VARIABLE = "GSI_CPU_DTYPE"
+
+
+def auto_cpu_dtype() -> torch.dtype:
+    """What `auto` means on a CPU: bf16 only where the CPU computes it natively (on an AVX2-only CPU a bf16
+    prefill measured 7× slower than fp32, `python scripts/bench_dtype.py`). `GSI_CPU_DTYPE=fp32|bf16` overrides
+    it, so one machine can run the other kind's path (CI runs the dtype-sensitive tests both ways)."""
+    forced = os.environ.get(CPU_DTYPE_VARIABLE, "").strip()
+    if forced:
+        if forced not in _DTYPES:
+            raise ConfigError(f"{CPU_DTYPE_VARIABLE}={forced!r} is not a dtype; use one of {', '.join(_DTYPES)}")
+        return _DTYPES[forced]
+    return torch.bfloat16 if cpu_has_native_bf16() else torch.float32
+
+
 def resolve_dtype(dtype: str, device: torch.device) -> torch.dtype:
-    """bf16 on GPUs that support it (fp16 otherwise). On a CPU, bf16 only where the CPU computes it natively:
-    on an AVX2-only CPU, a bf16 prefill measured 7× slower than fp32 (`python scripts/bench_dtype.py`)."""
+    """bf16 on GPUs that support it (fp16 otherwise); on a CPU, `auto_cpu_dtype`."""
     if dtype == "auto":
         if device.type == "cuda":
             return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-        return torch.bfloat16 if device.type == "cpu" and cpu_has_native_bf16() else torch.float32
+        return auto_cpu_dtype() if device.type == "cpu" else torch.float32
     if dtype not in _DTYPES:
         raise ConfigError(f"unknown dtype {dtype!r}; use one of {', '.join(_DTYPES)} or auto")
     return _DTYPES[dtype]

@@ -50,8 +50,14 @@ def test_bench_prints_ratios_and_writes_json(tmp_path, tiny_presets_file):
         assert set(int8[mode]["drafting"]) == {"small", "big"} and int8[mode]["scoring"] > 0
         assert int8[mode]["vs_generate"]["small"] == int8[mode]["drafting"]["small"] / int8[mode]["generate"]["small"]
         assert int8[mode]["headline"]["totals"]["gsi"]["steps"] <= 2
-    assert int8["off"]["vs_loaded_weights"]["small"]["token_max"] < 1e-4  # off: the loaded weights drafted
-    assert 0 < int8["on"]["vs_loaded_weights"]["big"]["token_max"] < 0.5
+    # Off, the loaded weights drafted: the drafts' log-probs match the same weights scoring them up to the
+    # rounding of a one-token decoding forward against a prefill, which bf16 (loaded natively on CPUs with
+    # AVX512-BF16/AMX, or forced with GSI_CPU_DTYPE) makes larger than fp32; on, the int8 copy drafted.
+    rounding = {"float32": 1e-4, "bfloat16": 0.05}
+    for role in ("small", "big"):
+        off, on = int8["off"]["vs_loaded_weights"][role], int8["on"]["vs_loaded_weights"][role]
+        assert off["token_max"] < rounding[int8["dtype"][role]], (role, int8["dtype"][role], off)
+        assert 0 < on["token_max"] < 0.5 and off["token_mean"] < on["token_mean"], (role, off, on)
     assert "int8 on: π_S drafting per token / plain `generate`" in done.stdout
 
 

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from gsi_core.config import ConfigError, DecodingConfig, MissingServerSetting, get_preset, load_presets
-from gsi_core.loading import ModelSpec, resolve_dtype, resolve_device
+from gsi_core.loading import CPU_DTYPE_VARIABLE, ModelSpec, cpu_has_native_bf16, resolve_dtype, resolve_device
 
 
 @pytest.mark.parametrize(
@@ -94,6 +94,19 @@ def test_model_specs_and_device_choice():
     assert str(resolve_dtype("fp32", resolve_device("cpu"))) == "torch.float32"
     with pytest.raises(ConfigError, match="unknown dtype"):
         resolve_dtype("int3", resolve_device("cpu"))
+
+
+def test_auto_cpu_dtype_follows_the_cpu_unless_forced(monkeypatch):
+    monkeypatch.delenv(CPU_DTYPE_VARIABLE, raising=False)
+    native = torch.bfloat16 if cpu_has_native_bf16() else torch.float32
+    assert resolve_dtype("auto", resolve_device("cpu")) == native
+    for forced, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16)):
+        monkeypatch.setenv(CPU_DTYPE_VARIABLE, forced)
+        assert resolve_dtype("auto", resolve_device("cpu")) == dtype
+        assert resolve_dtype("fp16", resolve_device("cpu")) == torch.float16  # a spec's own dtype still wins
+    monkeypatch.setenv(CPU_DTYPE_VARIABLE, "int3")
+    with pytest.raises(ConfigError, match="GSI_CPU_DTYPE='int3' is not a dtype"):
+        resolve_dtype("auto", resolve_device("cpu"))
 
 
 @pytest.mark.parametrize(
