@@ -1,4 +1,4 @@
-"""Render a run directory's accuracy-vs-latency chart to PNG in headless Debian Chromium, for the README, where
+"""Render a run directory's accuracy-vs-latency chart to PNG in headless Debian Chromium (for the docs), where
 no Plotly image renderer (kaleido) is installed.
 
     python scripts/chart_png.py assets/eval/gsm8k-offline-cpu-n4

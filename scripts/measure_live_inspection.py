@@ -1,7 +1,7 @@
 """Run GSI on the offline pair in the real app through headless Chromium, open the first rejected step while
 the run goes on, and report: the time from each step's decision (the engine yielding its event) to the page
 showing it, the time from picking a step to its token view, and the export's size with and without the
-per-token keys. Saves the token view's screenshot (for the README).
+per-token keys. Saves the token view's screenshot (for docs/explorer.md).
 
     python scripts/measure_live_inspection.py [--steps 5] [--screenshot assets/token_view_offline_cpu.png]
 """

@@ -1,4 +1,4 @@
-"""Save a screenshot of one tab of the app (for the README), in headless Debian Chromium.
+"""Save a screenshot of one tab of the app (for the docs, e.g. docs/explorer.md), in headless Debian Chromium.
 
     python scripts/screenshot_tab.py --tab "Tilted policy" --out assets/tilted_policy.png
 """

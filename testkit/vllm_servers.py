@@ -17,7 +17,7 @@ from .tiny import REPO
 VLLM_PYTHON = os.environ.get("GSI_VLLM_PYTHON", str(REPO / ".venv-vllm" / "bin" / "python"))
 TCMALLOC = "/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4"
 START_TIMEOUT = 300
-# What GSI expects of a π_S / π_B server (README, "Scale out"); the larger batch budget keeps vLLM-CPU from
+# What GSI expects of a π_S / π_B server (docs/vllm.md); the larger batch budget keeps vLLM-CPU from
 # chunking a seeded prefill, which its CPU sampler cannot resume ("CPU Generator does not use offset").
 CPU_BATCH_FLAGS = ("--max-num-batched-tokens", "16384")
 LM_FLAGS = ("--logprobs-mode", "processed_logprobs", *CPU_BATCH_FLAGS)

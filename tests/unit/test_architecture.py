@@ -1,4 +1,4 @@
-"""The layout the README describes: light core types, and no import cycle in the engine."""
+"""The architecture docs/architecture.md describes: light core types, and no import cycle in the engine."""
 
 import ast
 import subprocess
