@@ -35,12 +35,13 @@ browser:
 test: setup browser
 	$(PY) -m pytest
 
-# The layers that load tiny checkpoints with dtype auto (bf16 on CPUs with native bf16, fp32 elsewhere), again
-# with the dtype this CPU does not pick (GSI_CPU_DTYPE), so both paths run whichever machine CI lands on.
+# The harness layer loads tiny checkpoints with dtype auto (bf16 on CPUs with native bf16, fp32 elsewhere) through
+# every command of the CLI: run it again with the dtype this CPU does not pick (GSI_CPU_DTYPE), so both paths run
+# whichever machine CI lands on.
 OTHER_DTYPE = $(shell $(PY) -c "import torch; from gsi_core.loading import auto_cpu_dtype; \
 	print('fp32' if auto_cpu_dtype() == torch.bfloat16 else 'bf16')")
 test-other-dtype: setup
-	GSI_CPU_DTYPE=$(OTHER_DTYPE) $(PY) -m pytest -m "harness or app"
+	GSI_CPU_DTYPE=$(OTHER_DTYPE) $(PY) -m pytest -m harness
 
 # The vLLM backend against real vLLM servers (CPU build) on tiny models: a separate venv and suite.
 VLLM_VENV ?= .venv-vllm
