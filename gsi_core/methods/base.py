@@ -6,7 +6,8 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections import Counter
-from typing import Callable, Iterator, Sequence
+from functools import partial
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -136,6 +137,19 @@ def _rounded(values: Sequence[float]) -> tuple[float, ...]:
 
 
 StepFunction = Callable[[RunContext, int], tuple[StepEvent, Draft]]
+
+
+def stepwise_method(name: str, step: StepFunction, doc: str, **settings: Any):
+    """The one way a method is built: `run_steps` over `step`, called with `method=name` and `settings`. A setting
+    is a value, or a function of the run's DecodingConfig called when the run starts (a rule made with the run's β,
+    u or δ, and looked up then, so a test can swap the rule a variant uses)."""
+
+    def run(problem: str, small: StepModel, big: StepModel, reward: RewardModel, config: DecodingConfig) -> Iterator[Event]:
+        bound = {key: value(config) if callable(value) else value for key, value in settings.items()}
+        return run_steps(name, partial(step, method=name, **bound), problem, small, big, reward, config)
+
+    run.__name__, run.__doc__ = name.replace("-", "_"), doc
+    return run
 
 
 def run_steps(

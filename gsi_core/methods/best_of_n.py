@@ -3,14 +3,10 @@ and plain sampling (n = 1, no reward)."""
 
 from __future__ import annotations
 
-from functools import partial
-from typing import Iterator
-
-from ..config import DecodingConfig
-from ..events import Event, Role, StepEvent
+from ..events import Role, StepEvent
 from ..selection import argmax_select
-from ..vocabulary import Draft, RewardModel, StepModel
-from .base import RunContext, candidates, run_steps
+from ..vocabulary import Draft
+from .base import RunContext, candidates, stepwise_method
 
 
 def _step_event(context: RunContext, index: int, method: str, role: Role, drafted, chosen: int) -> StepEvent:
@@ -39,18 +35,9 @@ def sample_step(context: RunContext, index: int, *, method: str, role: Role) -> 
     return _step_event(context, index, method, role, drafted, 0), drafts[0]
 
 
-def _single_model(step_function, method: str, role: Role):
-    def run(problem: str, small: StepModel, big: StepModel, reward: RewardModel, config: DecodingConfig) -> Iterator[Event]:
-        return run_steps(method, partial(step_function, method=method, role=role), problem, small, big, reward, config)
-
-    run.__name__ = method.replace("-", "_")
-    run.__doc__ = f"{method}: {step_function.__name__.replace('_step', '')} steps from π_{role[0].upper()}."
-    return run
-
-
-sbon_small = _single_model(soft_step, "sbon-small", "small")
-sbon_big = _single_model(soft_step, "sbon-big", "big")
-bon_small = _single_model(hard_step, "bon-small", "small")
-bon_big = _single_model(hard_step, "bon-big", "big")
-sample_small = _single_model(sample_step, "sample-small", "small")
-sample_big = _single_model(sample_step, "sample-big", "big")
+sbon_small = stepwise_method("sbon-small", soft_step, "Soft best-of-n steps from π_S.", role="small")
+sbon_big = stepwise_method("sbon-big", soft_step, "Soft best-of-n steps from π_B.", role="big")
+bon_small = stepwise_method("bon-small", hard_step, "Best-of-n steps from π_S.", role="small")
+bon_big = stepwise_method("bon-big", hard_step, "Best-of-n steps from π_B.", role="big")
+sample_small = stepwise_method("sample-small", sample_step, "Plain sampling from π_S.", role="small")
+sample_big = stepwise_method("sample-big", sample_step, "Plain sampling from π_B.", role="big")

@@ -7,20 +7,11 @@ r̃ = r + (1/β)·log(π_B/π_S) ≥ u, and otherwise π_B draws n steps and one
 
 from __future__ import annotations
 
-from functools import partial
-from typing import Iterator
-
-from ..config import DecodingConfig
-from ..events import Event
 from ..selection import TiltedRewardThreshold, TiltedSelection
-from ..vocabulary import RewardModel, StepModel
-from .base import run_steps
+from .base import stepwise_method
 from .speculative import speculative_step
 
-
-def gsi(problem: str, small: StepModel, big: StepModel, reward: RewardModel, config: DecodingConfig) -> Iterator[Event]:
-    step = partial(
-        speculative_step, method="gsi", selection=TiltedSelection(config.beta),
-        acceptance=TiltedRewardThreshold(config.threshold), score_with_big=True,
-    )
-    return run_steps("gsi", step, problem, small, big, reward, config)
+gsi = stepwise_method(
+    "gsi", speculative_step, __doc__, selection=lambda c: TiltedSelection(c.beta),
+    acceptance=lambda c: TiltedRewardThreshold(c.threshold), score_with_big=True,
+)

@@ -6,20 +6,11 @@ raw reward r ≥ δ (default 0.7); otherwise π_B draws n steps and one is picke
 
 from __future__ import annotations
 
-from functools import partial
-from typing import Iterator
-
-from ..config import DecodingConfig
-from ..events import Event
 from ..selection import RewardThreshold, SoftRewardSelection
-from ..vocabulary import RewardModel, StepModel
-from .base import run_steps
+from .base import stepwise_method
 from .speculative import speculative_step
 
-
-def rsd(problem: str, small: StepModel, big: StepModel, reward: RewardModel, config: DecodingConfig) -> Iterator[Event]:
-    step = partial(
-        speculative_step, method="rsd", selection=SoftRewardSelection(config.beta),
-        acceptance=RewardThreshold(config.rsd_threshold), score_with_big=False,
-    )
-    return run_steps("rsd", step, problem, small, big, reward, config)
+rsd = stepwise_method(
+    "rsd", speculative_step, __doc__, selection=lambda c: SoftRewardSelection(c.beta),
+    acceptance=lambda c: RewardThreshold(c.rsd_threshold), score_with_big=False,
+)
