@@ -25,7 +25,8 @@ from .config import DecodingConfig
 from .data import load_problems
 from .events import StepEvent
 from .methods import REFERENCE_METHOD, run_method
-from .models import TransformersStepModel, cache_in_dtype, int8_decoder, int8_kernel_available
+from .int8 import cache_in_dtype, int8_decoder, int8_kernel_available
+from .models import TransformersStepModel
 from .provenance import cpu_fields
 from .run import Run
 from .vocabulary import STEP_END, Draft, Prompt

@@ -5,8 +5,9 @@ import pytest
 import torch
 from transformers import Qwen2ForCausalLM
 
-from gsi_core import models
-from gsi_core.models import DECODE_DTYPE, Int8Linear, Prompt, TransformersStepModel, int8_decoder
+from gsi_core import int8, models
+from gsi_core.int8 import DECODE_DTYPE, Int8Linear, int8_decoder
+from gsi_core.models import Prompt, TransformersStepModel
 
 from testkit.tiny import _config
 
@@ -88,10 +89,10 @@ def test_the_plain_product_stands_in_when_the_kernel_is_unavailable(fast, monkey
     def missing(*args):
         raise RuntimeError("no int8 kernel for this CPU")
 
-    monkeypatch.setattr(models, "_int8_kernel", missing)
-    models.int8_kernel_available.cache_clear()
+    monkeypatch.setattr(int8, "_int8_kernel", missing)
+    int8.int8_kernel_available.cache_clear()
     try:
-        assert not models.int8_kernel_available()
+        assert not int8.int8_kernel_available()
         without = layer(x)
         assert without.dtype == with_kernel.dtype and without.shape == with_kernel.shape
         assert without.float() == pytest.approx(with_kernel.float(), abs=2 * bf16_step(float(with_kernel.abs().max())))
@@ -100,7 +101,7 @@ def test_the_plain_product_stands_in_when_the_kernel_is_unavailable(fast, monkey
                 rescored, largest = rescore_on_decoder(fast, d.token_ids)
                 assert d.token_logprobs == pytest.approx(rescored, abs=2 * bf16_step(largest) / T)
     finally:
-        models.int8_kernel_available.cache_clear()
+        int8.int8_kernel_available.cache_clear()
 
 
 def test_the_decoder_holds_int8_linears_and_bf16_rest_and_leaves_the_model_alone(tokenizer):
