@@ -7,6 +7,8 @@ without a GPU, `paper` with one). Models load on the first run (at start-up on a
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
+from pathlib import Path
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
@@ -40,8 +42,14 @@ CSS = """
 """
 
 
-def build_demo(preset: str | None = None) -> gr.Blocks:
-    """The whole app for one preset; models load on the first run, or here on ZeroGPU (outside any GPU call)."""
+def results_dirs_from_environment() -> list[Path]:
+    """The folders (`GSI_RESULTS_DIR`, `:`-separated) whose saved benchmark runs Compare offers beside the committed ones."""
+    return [Path(p) for p in os.environ.get("GSI_RESULTS_DIR", "").split(os.pathsep) if p]
+
+
+def build_demo(preset: str | None = None, results_dirs: Sequence[Path] | None = None) -> gr.Blocks:
+    """The whole app for one preset; models load on the first run, or here on ZeroGPU (outside any GPU call).
+    Saved benchmark runs are looked for under `results_dirs` (default: `GSI_RESULTS_DIR`)."""
     chosen = get_preset(preset)
     store = ModelStore(chosen)
     if on_zero_gpu():
@@ -58,7 +66,7 @@ def build_demo(preset: str | None = None) -> gr.Blocks:
                 controls = explore.render(store, examples)
             with gr.Tab("Compare"):
                 compare.render(store, examples, controls)
-                compare.render_saved_runs()
+                compare.render_saved_runs(results_dirs_from_environment() if results_dirs is None else results_dirs)
             with gr.Tab("Tilted policy"):
                 lab_controls, lab_outputs = theory_tab.render()
         demo.load(theory_tab.lab, lab_controls, lab_outputs, queue=False, show_progress="hidden")

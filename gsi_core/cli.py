@@ -285,7 +285,7 @@ def reward_eval_command(args: argparse.Namespace) -> int:
 
 
 def report_command(path) -> int:
-    from .evaluation import report_text, saved_run_report, write_report
+    from .report import report_text, saved_run_report, write_report
 
     label, summaries, differences = saved_run_report(path)
     if not summaries:

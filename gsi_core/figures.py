@@ -166,7 +166,7 @@ def _below(figure: go.Figure) -> go.Figure:
 
 
 def accuracy_latency_figure(summaries: Sequence, subtitle: str = "") -> go.Figure:
-    """Accuracy against mean latency per method, from `evaluation.summarize`. The bar is what the report gives
+    """Accuracy against mean latency per method, from `report.summarize`. The bar is what the report gives
     first: ± the standard deviation over seeds where a method ran several, else ± one binomial standard error."""
     figure = go.Figure()
     for s in summaries:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from pathlib import Path
+
 import gradio as gr
 
 from gsi_core.config import ConfigError
 from gsi_core.costs import estimated_flops
 from gsi_core.events import RunStarted, RunSummary, StepEvent
-from gsi_core.evaluation import report_text, saved_run_report, saved_runs
+from gsi_core.report import report_text, saved_run_report, saved_runs
 from gsi_core.figures import accuracy_latency_figure, comparison_figure
 from gsi_core.grading import Grader
 from gsi_core.methods import DEFAULT_METHODS, METHODS, REFERENCE_METHOD
@@ -89,9 +92,10 @@ def render(store: ModelStore, examples: list[Example], controls: dict) -> None:
                       progress, cancels=[compare_event], queue=False, api_visibility="private")
 
 
-def saved_run_view(name: str | None) -> tuple[str, object]:
-    """The label and summary table (Markdown) and the accuracy-vs-latency chart of a saved run."""
-    runs = saved_runs()
+def saved_run_view(name: str | None, roots: Sequence[Path] = ()) -> tuple[str, object]:
+    """The label and summary table (Markdown) and the accuracy-vs-latency chart of a saved run found under
+    `roots` or the repository's committed runs."""
+    runs = saved_runs(roots)
     if not name or name not in runs:
         return "No saved run by that name: write one with `python -m gsi_core eval … --out DIR`.", None
     label, summaries, differences = saved_run_report(runs[name])
@@ -100,16 +104,17 @@ def saved_run_view(name: str | None) -> tuple[str, object]:
     return f"**{label}**\n\n{report_text(summaries, differences)}", accuracy_latency_figure(summaries, label)
 
 
-def render_saved_runs() -> None:
-    """Results of `python -m gsi_core eval` saved on disk, each labelled with where and when it was measured."""
-    runs = list(saved_runs())
+def render_saved_runs(roots: Sequence[Path] = ()) -> None:
+    """Results of `python -m gsi_core eval` saved on disk (under `roots`, then the committed ones), each labelled
+    with where and when it was measured."""
+    runs = list(saved_runs(roots))
     with gr.Accordion("Saved benchmark runs (python -m gsi_core eval)", open=False):
         with gr.Row():
             choice = gr.Dropdown(runs, value=runs[0] if runs else None, label="Run", interactive=True, scale=4,
                                  allow_custom_value=True)  # runs saved after start-up are found by name
             refresh = gr.Button("Rescan", scale=1)
-        text, figure = saved_run_view(runs[0] if runs else None)
+        text, figure = saved_run_view(runs[0] if runs else None, roots)
         summary = gr.Markdown(text)
         chart = gr.Plot(figure, label="Accuracy against latency")
-    choice.change(saved_run_view, choice, [summary, chart], api_name="saved_run", queue=False)
-    refresh.click(lambda: gr.Dropdown(choices=list(saved_runs())), None, choice, queue=False)
+    choice.change(lambda name: saved_run_view(name, roots), choice, [summary, chart], api_name="saved_run", queue=False)
+    refresh.click(lambda: gr.Dropdown(choices=list(saved_runs(roots))), None, choice, queue=False)

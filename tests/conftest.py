@@ -90,8 +90,14 @@ def tiny_presets_file(tmp_path_factory, tokenizer):
 
 
 @pytest.fixture(scope="module")
-def tiny_app(tiny_presets_file):
-    demo = launch("tiny", tiny_presets_file)
+def tiny_results_dir(tmp_path_factory):
+    """Where the tiny app looks for saved benchmark runs (beside the committed ones)."""
+    return tmp_path_factory.mktemp("results")
+
+
+@pytest.fixture(scope="module")
+def tiny_app(tiny_presets_file, tiny_results_dir):
+    demo = launch("tiny", tiny_presets_file, [tiny_results_dir])
     try:
         yield demo
     finally:

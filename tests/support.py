@@ -16,13 +16,13 @@ def cli(*args, env=None):
                           env={**os.environ, **(env or {})}, timeout=300)
 
 
-def launch(preset: str, presets_file: str):
+def launch(preset: str, presets_file: str, results_dirs=()):
     import app
 
     previous = os.environ.get("GSI_PRESETS_FILE")
     os.environ["GSI_PRESETS_FILE"] = presets_file
     try:
-        demo = app.build_demo(preset)
+        demo = app.build_demo(preset, results_dirs)
     finally:
         os.environ.pop("GSI_PRESETS_FILE") if previous is None else os.environ.update(GSI_PRESETS_FILE=previous)
     demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", quiet=True, css=app.CSS)

@@ -105,17 +105,16 @@ def test_compare_grades_an_example_against_its_gold_answer(client):
     assert row[-1] in ("yes", "no") if row[-2] != "–" else row[-1] == "no"
 
 
-def test_compare_shows_a_saved_benchmark_run_with_where_and_when_it_was_measured(client, tmp_path, monkeypatch):
+def test_compare_shows_a_saved_benchmark_run_with_where_and_when_it_was_measured(client, tiny_results_dir):
     from gsi_core.evaluation import RunDirectory
     from support import record
 
-    directory = RunDirectory(tmp_path / "gsm8k-test-run")
+    directory = RunDirectory(tiny_results_dir / "gsm8k-test-run")  # saved after start-up: found by name
     directory.open({"settings": {"dataset": "gsm8k", "preset": "tiny", "config": {"n": 3, "beta": 20.0, "max_steps": 3}},
                     "machine": "Test CPU, 2 cores", "date": "2026-01-02"})
     for problem, correct in (("0", True), ("1", False)):
         directory.append(record(problem, "sbon-big", correct, 10.0))
         directory.append(record(problem, "gsi", True, 6.0, accepted=2, fallbacks=1))
-    monkeypatch.setenv("GSI_RESULTS_DIR", str(tmp_path))
     text, chart = client.predict("gsm8k-test-run", api_name="/saved_run")
     assert "gsm8k · preset tiny · n=3" in text and "measured 2026-01-02 on Test CPU, 2 cores" in text
     assert "| gsi | 2 × 1 | 100.0% | – | 0.0% | 6.0 | 6.0 | 0.60 |" in text and "| sbon-big | 2 × 1 | 50.0% | – | 35.4% |" in text

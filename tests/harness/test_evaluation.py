@@ -15,8 +15,8 @@ import pytest
 
 from gsi_core.config import ConfigError, RewardSpec, get_preset
 from gsi_core.data import BENCHMARKS_DIR, load_problems
-from gsi_core.evaluation import (EvalProgress, Record, RunDirectory, describe, difference_table, paired_differences,
-                                 pending, read_records, run_eval, run_info, summarize, summary_table)
+from gsi_core.evaluation import EvalProgress, Record, RunDirectory, pending, read_records, run_eval, run_info
+from gsi_core.report import describe, difference_table, paired_differences, summarize, summary_table
 from gsi_core.figures import accuracy_latency_figure
 from gsi_core.rewards import CALIBRATED_WEIGHTS
 
