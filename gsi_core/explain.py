@@ -77,13 +77,15 @@ def _reward_side(terms: DecisionTerms) -> str:
     if _sign(terms.room) == 0:
         return f"the reward gave no room ({values})"
     direction = f"gave {terms.room:+.2f} nats of room" if terms.room > 0 else f"fell {-terms.room:.2f} nats short"
-    return f"the reward {direction} (β(r − u) = {terms.beta:g}·({_number(terms.reward)} − {_number(terms.threshold)}))"
+    formula = f"β(r − u) = {terms.beta:g}·({_number(terms.reward)} − {_number(terms.threshold)})"
+    return f"the reward {direction} ({formula})"
 
 
 def _model_side(terms: DecisionTerms) -> str:
     if _sign(terms.view) == 0:
         return "π_B found the draft exactly as likely as π_S did"
-    return f"π_B found the draft {abs(terms.view):.2f} nats {'more' if terms.view > 0 else 'less'} likely than π_S did"
+    more_or_less = "more" if terms.view > 0 else "less"
+    return f"π_B found the draft {abs(terms.view):.2f} nats {more_or_less} likely than π_S did"
 
 
 def _decider(terms: DecisionTerms, accepted: bool) -> str:
@@ -102,7 +104,7 @@ def _decider(terms: DecisionTerms, accepted: bool) -> str:
     if winners:
         return f"{names[winners[0], side]} decided it, {by}"
     if not losers and terms.beta == 0:  # r̃ = r when the models agree at β = 0, so r against u decides
-        return f"so r̃ = r, and r {'≥' if accepted else '<'} u decided it"
+        return f"so r̃ = r, and r {'≥' if accepted else '<'} u decided it after all"
     if not losers:
         return "the two sum to exactly 0, so r̃ = u, which keeps the draft"
     return f"it lies on the bar up to rounding (β(r − u) + log π_B − log π_S = {terms.margin:+.1e} nats)"
@@ -120,17 +122,18 @@ def _raw_reward_test(step: StepEvent, accepted: bool) -> str:
         f"{'clearing' if accepted else 'missing'} it by {abs(gap):.3g}")
     if chosen.logp_big is None or chosen.logp_small is None:
         return f"{test}; log π_B − log π_S plays no role (π_B did not score the drafts)"
-    return (f"{test}; π_B's view of the draft (log π_B − log π_S = {chosen.logp_big - chosen.logp_small:+.2f} nats) "
-            "only steered which draft was sampled and plays no role in the test")
+    view = chosen.logp_big - chosen.logp_small
+    return (f"{test}; π_B's view of the draft (log π_B − log π_S = {view:+.2f} nats) only steered which draft was "
+            "sampled and plays no role in the test")
 
 
 def _missing(step: StepEvent, beta: float | None) -> str:
     """A tilted test whose two sides cannot be told apart from what the events hold."""
     chosen = step.candidates[step.chosen]
-    lacks = ("β (the run's start event is missing)" if beta is None
+    lacks = ("β (no run config gives it)" if beta is None
              else "r" if chosen.reward is None else "π_B's or π_S's log-prob")
-    tested = ("" if chosen.tilted_reward is None else
-              f"r̃ = {chosen.tilted_reward:.3g} {'≥' if step.decision == 'accepted' else '<'} u = {step.threshold:g}; ")
+    side = "≥" if step.decision == "accepted" else "<"
+    tested = "" if chosen.tilted_reward is None else f"r̃ = {chosen.tilted_reward:.3g} {side} u = {step.threshold:g}; "
     return f"{tested}this export lacks {lacks}, so the reward's room and π_B's view cannot be set apart"
 
 

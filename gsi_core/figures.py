@@ -36,7 +36,8 @@ def candidates_figure(step: StepEvent, beta: float | None) -> go.Figure:
     figure = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08, row_heights=[0.55, 0.45]) \
         if split else go.Figure()
     top = dict(row=1, col=1) if split else {}
-    figure.add_bar(x=labels, y=[c.reward for c in step.candidates], name="reward r", marker_color=COLORS["reward"], **top)
+    figure.add_bar(x=labels, y=[c.reward for c in step.candidates], name="reward r", marker_color=COLORS["reward"],
+                   **top)
     figure.add_bar(x=labels, y=[c.weight for c in step.candidates], name="selection weight",
                    marker_color=COLORS["weight"], **top)
     if any(c.tilted_reward is not None for c in step.candidates):

@@ -14,8 +14,8 @@ from gsi_core.selection import RewardThreshold, TiltedRewardThreshold, tilted_re
 
 @pytest.mark.parametrize("threshold", [0.5, -5.0])
 def test_a_real_runs_decisions_are_the_sign_of_the_two_sides_sum(small, big, verifier, config, threshold):
-    """β(r − u) + (log π_B − log π_S) ≥ 0 exactly where the engine kept the draft, and equals β(r̃ − u) as the
-    engine computed r̃; the explanation names the verdict and the margin."""
+    """β(r − u) + (log π_B − log π_S) ≥ 0 exactly where the engine kept the draft, and equals β(r̃ − u) as
+    the engine computed r̃; the explanation names the verdict and the margin."""
     run = Run.of(run_method("gsi", "What is 12 + 30?", small, big, verifier, config.replace(threshold=threshold)))
     beta = beta_of(run.start)
     assert beta == config.beta
@@ -29,7 +29,8 @@ def test_a_real_runs_decisions_are_the_sign_of_the_two_sides_sum(small, big, ver
         assert (terms.margin >= 0) == (step.decision == "accepted")
         explanation = explain_decision(step, beta)
         assert explanation.verdict == ("accepted" if step.decision == "accepted" else "rejected")
-        assert f"{'clearing' if terms.margin >= 0 else 'missing'} the bar by {abs(terms.margin):.2f} nats" in explanation.reason
+        by = f"{'clearing' if terms.margin >= 0 else 'missing'} the bar by {abs(terms.margin):.2f} nats"
+        assert by in explanation.reason
         assert f"{abs(terms.view):.2f} nats {'more' if terms.view > 0 else 'less'} likely" in explanation.reason
 
 
@@ -55,7 +56,8 @@ def hand_step(reward, view, threshold=0.5, beta=20.0, rule=TiltedRewardThreshold
     accepted = acceptance.accepts(reward, tilted)
     fallback = () if accepted else (dataclasses.replace(candidate, source="big", logp_small=None, tilted_reward=None),)
     return StepEvent(index=0, method=method, candidates=(candidate,), chosen=0,
-                     decision="accepted" if accepted else "fallback", text="x = 1", source="small" if accepted else "big",
+                     decision="accepted" if accepted else "fallback", text="x = 1",
+                     source="small" if accepted else "big",
                      timings=StageTimes(), fallback=fallback, fallback_chosen=None if accepted else 0,
                      threshold=threshold, threshold_on=acceptance.tests)
 
@@ -112,7 +114,8 @@ def test_methods_without_a_test_say_so(small, big, verifier, config):
         "Committed: sbon-small has no acceptance test, so nothing weighed the reward against π_B's view.")
     kept = dataclasses.replace(hand_step(0.5, -1.0), method="gsi-no-fallback", decision="accepted", threshold=None,
                                threshold_on=None, fallback=(), fallback_chosen=None)
-    assert explain_decision(kept, 20.0).reason == "gsi-no-fallback keeps every sampled draft; there is no threshold to meet"
+    assert explain_decision(kept, 20.0).sentence == (
+        "Kept: gsi-no-fallback keeps every sampled draft; there is no threshold to meet.")
 
 
 def test_old_exports_and_edge_settings():
@@ -130,6 +133,8 @@ def test_old_exports_and_edge_settings():
     flat = explain_decision(hand_step(0.9, -0.2, beta=0.0), 0.0)
     assert flat.verdict == "rejected" and flat.reason.startswith("the reward counts for nothing at β = 0")
     assert "π_B's objection decided it" in flat.reason
+    agreeing = explain_decision(hand_step(0.9, 0.0, beta=0.0), 0.0)  # r̃ = r when the models agree at β = 0
+    assert agreeing.verdict == "accepted" and agreeing.reason.endswith("r ≥ u decided it after all")
 
 
 def test_beta_is_read_from_the_runs_start_event():
