@@ -6,11 +6,13 @@ import dataclasses
 from typing import Sequence
 
 import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 
 from .events import Event, RunSummary, StageTimes, StepEvent
+from .explain import draft_terms, explain_decision
 
 COLORS = {"reward": "#4C78A8", "weight": "#F58518", "tilted": "#B279A2", "accepted": "#54A24B",
-          "fallback": "#E45756", "n.a.": "#4C78A8", "threshold": "#6B6B6B"}
+          "fallback": "#E45756", "n.a.": "#4C78A8", "threshold": "#6B6B6B", "room": "#72B7B2", "view": "#9D755D"}
 STAGE_COLORS = {"drafting": "#4C78A8", "reward": "#72B7B2", "scoring": "#F58518", "fallback": "#E45756"}
 STAGES = [f.name for f in dataclasses.fields(StageTimes)]
 
@@ -25,21 +27,49 @@ def steps_of(events: Sequence[Event]) -> list[StepEvent]:
     return [e for e in events if isinstance(e, StepEvent)]
 
 
-def candidates_figure(step: StepEvent) -> go.Figure:
-    """One step's drafts: reward and selection weight side by side, r̃ against the threshold, the sampled one marked."""
+def candidates_figure(step: StepEvent, beta: float | None) -> go.Figure:
+    """One step's drafts: reward and selection weight side by side, r̃ against the threshold, the sampled one marked.
+    Where the step tested r̃, a lower panel sets each draft's two sides of the test in nats (`draft_terms`)."""
     labels = [f"#{i}" + (" ◆" if i == step.chosen else "") for i in range(len(step.candidates))]
-    figure = go.Figure()
-    figure.add_bar(x=labels, y=[c.reward for c in step.candidates], name="reward r", marker_color=COLORS["reward"])
-    figure.add_bar(x=labels, y=[c.weight for c in step.candidates], name="selection weight", marker_color=COLORS["weight"])
+    terms = [draft_terms(c, step.threshold, beta) for c in step.candidates] if step.tests_tilted_reward else []
+    split = any(t is not None for t in terms)
+    figure = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08, row_heights=[0.55, 0.45]) \
+        if split else go.Figure()
+    top = dict(row=1, col=1) if split else {}
+    figure.add_bar(x=labels, y=[c.reward for c in step.candidates], name="reward r", marker_color=COLORS["reward"],
+                   **top)
+    figure.add_bar(x=labels, y=[c.weight for c in step.candidates], name="selection weight",
+                   marker_color=COLORS["weight"], **top)
     if any(c.tilted_reward is not None for c in step.candidates):
         figure.add_scatter(x=labels, y=[c.tilted_reward for c in step.candidates], mode="markers", name="tilted reward r̃",
-                           marker=dict(color=COLORS["tilted"], size=11, symbol="diamond"))
+                           marker=dict(color=COLORS["tilted"], size=11, symbol="diamond"), **top)
     if step.threshold is not None:
         figure.add_hline(y=step.threshold, line_dash="dash", line_color=COLORS["threshold"],
-                         annotation_text=f"threshold {step.threshold:g}", annotation_position="top left")
+                         annotation_text=f"threshold {step.threshold:g}", annotation_position="top left", **top)
     verdict = {"accepted": "draft accepted", "fallback": "rejected → π_B fallback", "n.a.": "selected"}[step.decision]
-    figure.update_layout(barmode="group", yaxis_title="value", xaxis_title="draft (◆ = sampled)")
-    return _layout(figure, f"Step {step.index + 1}: {verdict}")
+    figure.update_layout(barmode="group")
+    figure.update_yaxes(title_text="value", **top)
+    figure.update_xaxes(title_text="draft (◆ = sampled)", row=2 if split else None, col=1 if split else None)
+    if not split:
+        return _layout(figure, f"Step {step.index + 1}: {verdict}")
+    _add_decision_terms(figure, labels, terms)
+    return _below(_layout(figure, f"Step {step.index + 1}: {verdict}", height=560))
+
+
+def _add_decision_terms(figure: go.Figure, labels: list[str], terms: list) -> None:
+    """The lower panel: β(r − u) and log π_B − log π_S per draft, and their sum β(r̃ − u), kept at ≥ 0."""
+    def values(of):
+        return [None if t is None else of(t) for t in terms]
+
+    panel = dict(row=2, col=1)
+    figure.add_bar(x=labels, y=values(lambda t: t.room), name="reward's room β(r − u)", marker_color=COLORS["room"],
+                   **panel)
+    figure.add_bar(x=labels, y=values(lambda t: t.view), name="π_B's view log π_B − log π_S",
+                   marker_color=COLORS["view"], **panel)
+    figure.add_scatter(x=labels, y=values(lambda t: t.margin), mode="markers", name="sum β(r̃ − u): kept if ≥ 0",
+                       marker=dict(color=COLORS["tilted"], size=11, symbol="diamond-open", line=dict(width=2)), **panel)
+    figure.add_hline(y=0, line_color=COLORS["threshold"], **panel)
+    figure.update_yaxes(title_text="nats", **panel)
 
 
 def timeline_figure(events: Sequence[Event]) -> go.Figure:
@@ -85,16 +115,15 @@ def comparison_figure(summaries: Sequence[RunSummary]) -> go.Figure:
 # --- one-line text summaries: what each chart shows, for readers who cannot see it -------------------------
 
 
-def candidates_summary(step: StepEvent) -> str:
-    """The candidates chart in words: the rewards' range, which draft was sampled and what became of it."""
+def candidates_summary(step: StepEvent, beta: float | None) -> str:
+    """The candidates chart in words: the rewards' range, which draft was sampled, and why it was kept or replaced
+    (`explain_decision`)."""
     rewards = [c.reward for c in step.candidates if c.reward is not None]
     spread = f", rewards {min(rewards):.2f}–{max(rewards):.2f}" if rewards else ""
     chosen = step.candidates[step.chosen]
-    tilted = f", r̃ {chosen.tilted_reward:.2f}" if chosen.tilted_reward is not None else ""
-    threshold = f" against threshold {step.threshold:g}" if step.threshold is not None else ""
-    verdict = {"accepted": "accepted", "fallback": "rejected, so π_B wrote the step", "n.a.": "committed"}[step.decision]
+    replaced = " π_B wrote the step instead." if step.decision == "fallback" else ""
     return (f"Step {step.index + 1}: {len(step.candidates)} drafts{spread}; #{step.chosen} was sampled "
-            f"(weight {chosen.weight:.2f}{tilted}){threshold} and {verdict}.")
+            f"(weight {chosen.weight:.2f}). {explain_decision(step, beta).sentence}{replaced}")
 
 
 def timeline_summary(events: Sequence[Event]) -> str:

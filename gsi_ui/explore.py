@@ -9,6 +9,7 @@ from pathlib import Path
 import gradio as gr
 
 from gsi_core.config import ConfigError
+from gsi_core.explain import beta_of
 from gsi_core.figures import (candidates_figure, candidates_summary, latency_figure, latency_summary, timeline_figure,
                               timeline_summary)
 from gsi_core.methods import METHODS
@@ -32,16 +33,17 @@ def _render(state: RunState, started: float, running: bool, export_dir: Path | N
     visitor picked; a new run (no steps yet) or a replay clears the pick."""
     steps = state.steps
     clear = {"value": None} if clear_pick or not steps else {}
+    beta = beta_of(state.start)
     return (
         solution_html(state),
-        candidates_figure(steps[-1]) if steps else None,
+        candidates_figure(steps[-1], beta) if steps else None,
         timeline_figure(state.events),
         latency_figure(state.events),
         status_line(state, time.perf_counter() - started, running),
         state,
         str(state.save(export_dir)) if export_dir else gr.skip(),
         gr.update(choices=state.step_choices(), **clear),
-        candidates_summary(steps[-1]) if steps else "",
+        candidates_summary(steps[-1], beta) if steps else "",
         timeline_summary(state.events),
         latency_summary(state.events),
     )
@@ -135,8 +137,9 @@ def render(store: ModelStore, examples: list[Example]) -> dict:
         step = next((s for s in state.steps if s.index == index), None)
         if step is None:
             return "Run a problem, then pick a step here.", "", None, "", [], []
-        return (explain_step(step), token_view_html(step), candidates_figure(step), candidates_summary(step),
-                candidate_rows(step), candidate_rows(step, fallback=True))
+        beta = beta_of(state.start)
+        return (explain_step(step, beta), token_view_html(step), candidates_figure(step, beta),
+                candidates_summary(step, beta), candidate_rows(step), candidate_rows(step, fallback=True))
 
     def replay(path):
         if not path:

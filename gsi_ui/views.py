@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 
 from gsi_core.events import StepEvent
+from gsi_core.explain import explain_decision
 
 from .state import RunState
 
@@ -57,25 +58,19 @@ def candidate_rows(step: StepEvent, fallback: bool = False) -> list[list]:
 CANDIDATE_COLUMNS = ["#", "sampled", "r", "log π_B − log π_S", "r̃", "weight", "tokens", "text", "why r"]
 
 
-def explain_step(step: StepEvent) -> str:
-    """Why the step went the way it did, in one paragraph."""
+def explain_step(step: StepEvent, beta: float | None) -> str:
+    """Why the step went the way it did, in one paragraph: the sampled draft, then the decision in the reward's
+    terms (`explain_decision`), then what π_B wrote where it took over."""
     chosen = step.candidates[step.chosen]
     why = f": {'; '.join(chosen.reward_reasons)}" if chosen.reward_reasons else ""
     picked = (f"Draft #{step.chosen} was sampled (weight {chosen.weight:.2f}, "
               f"reward r = {chosen.reward if chosen.reward is not None else '–'}{why})")
-    if step.decision == "n.a.":
-        return f"{picked} and committed: this method has no acceptance test."
-    if step.threshold is None:
-        return f"{picked} and kept: this method accepts every selected draft, with no fallback to π_B."
-    side = "≥" if step.decision == "accepted" else "<"
-    if step.tests_tilted_reward:
-        test = f"its tilted reward r̃ = r + (log π_B − log π_S)/β = {chosen.tilted_reward:.3f} {side} u = {step.threshold:g}"
-    else:
-        test = f"its reward r = {chosen.reward:.3f} {side} the threshold {step.threshold:g}"
-    if step.decision == "accepted":
-        return f"{picked}; {test}, so it was **accepted** and π_B wrote nothing this step."
+    explanation = explain_decision(step, beta)
+    text = f"{picked} and **{explanation.verdict}**: {explanation.reason}."
+    if step.decision != "fallback":
+        return text
     committed = step.fallback[step.fallback_chosen]
-    return (f"{picked}; {test}, so it was **rejected**. π_B drew {len(step.fallback)} steps and #{step.fallback_chosen} "
+    return (f"{text} π_B drew {len(step.fallback)} steps and #{step.fallback_chosen} "
             f"(r = {committed.reward:.3f}, weight {committed.weight:.2f}) was committed.")
 
 

@@ -12,6 +12,7 @@ from gsi_core.costs import estimated_flops
 from gsi_core.figures import (candidates_figure, candidates_summary, comparison_figure, latency_figure,
                               latency_summary, timeline_figure, timeline_summary)
 from gsi_core.events import from_json, to_json
+from gsi_core.explain import explain_decision
 from gsi_ui.state import RunState
 from gsi_ui.views import SHADE_LIMIT, candidate_rows, explain_step, solution_html, token_shade, token_view_html
 
@@ -22,14 +23,30 @@ def events(small, big, verifier, config):
 
 
 def test_candidates_figure_shows_every_draft_and_the_threshold(events):
-    step = events[1]
-    figure = candidates_figure(step)
+    step, beta = events[1], events[0].config["beta"]
+    figure = candidates_figure(step, beta)
     traces = {t.name: t for t in figure.data}
     assert list(traces["reward r"].y) == [c.reward for c in step.candidates]
     assert list(traces["selection weight"].y) == [c.weight for c in step.candidates]
     assert list(traces["tilted reward r̃"].y) == [c.tilted_reward for c in step.candidates]
     assert traces["reward r"].x[step.chosen].endswith("◆")
-    assert figure.layout.shapes[0].y0 == step.threshold and figure.layout.height == 320
+    assert figure.layout.shapes[0].y0 == step.threshold
+
+
+def test_candidates_figure_sets_the_rewards_room_beside_pi_bs_view_in_nats(events, small, big, verifier, config):
+    """GSI's test per draft: β(r − u) and log π_B − log π_S, whose sum β(r̃ − u) keeps a draft at ≥ 0."""
+    step, beta = events[1], events[0].config["beta"]
+    traces = {t.name: t for t in candidates_figure(step, beta).data}
+    room, view = traces["reward's room β(r − u)"], traces["π_B's view log π_B − log π_S"]
+    assert list(room.y) == pytest.approx([beta * (c.reward - step.threshold) for c in step.candidates])
+    assert list(view.y) == pytest.approx([c.logp_big - c.logp_small for c in step.candidates])
+    assert list(traces["sum β(r̃ − u): kept if ≥ 0"].y) == pytest.approx(
+        [beta * (c.tilted_reward - step.threshold) for c in step.candidates])
+    assert room.xaxis == view.xaxis == "x2" and traces["reward r"].xaxis == "x"  # a panel of their own, below
+    rsd = RunState.of(run_method("rsd", "What is 12 + 30?", small, big, verifier, config.replace(max_steps=1))).steps[0]
+    plain = candidates_figure(rsd, beta)  # RSD tests r alone and π_B scored nothing: no panel in nats
+    assert "reward's room β(r − u)" not in {t.name for t in plain.data} and plain.layout.height == 320
+    assert "reward's room β(r − u)" not in {t.name for t in candidates_figure(step, None).data}  # β unknown
 
 
 def test_timeline_and_latency_cover_every_step(events):
@@ -44,7 +61,7 @@ def test_timeline_and_latency_cover_every_step(events):
 
 def test_builders_do_not_modify_their_input(events):
     before = copy.deepcopy(events)
-    candidates_figure(events[1]), timeline_figure(events), latency_figure(events), comparison_figure([events[-1]])
+    candidates_figure(events[1], 20.0), timeline_figure(events), latency_figure(events), comparison_figure([events[-1]])
     assert events == before
 
 
@@ -63,10 +80,12 @@ def test_state_round_trips_through_an_export(events):
 
 
 def test_views_explain_the_decision(events):
+    beta = events[0].config["beta"]
     for step in RunState(tuple(events)).steps:
-        text = explain_step(step)
+        text = explain_step(step, beta)
         assert ("rejected" in text) == (step.decision == "fallback")
-        assert f"u = {step.threshold:g}" in text
+        explanation = explain_decision(step, beta)
+        assert f" and **{explanation.verdict}**: {explanation.reason}." in text
         rows = candidate_rows(step)
         assert len(rows) == len(step.candidates) and rows[step.chosen][1] == "◆"
         assert rows[0][3] == pytest.approx(step.candidates[0].logp_big - step.candidates[0].logp_small, abs=0.01)
@@ -81,10 +100,11 @@ def test_views_say_what_an_ablation_tested(small, big, verifier, config):
     raw = RunState.of(run_method("gsi-raw-threshold", "What is 12 + 30?", small, big, verifier, config)).steps[0]
     chosen = raw.candidates[raw.chosen]
     assert raw.threshold_on == "reward" and raw.tested_value == chosen.reward != chosen.tilted_reward
-    assert f"its reward r = {chosen.reward:.3f}" in explain_step(raw) and "r̃" not in explain_step(raw)
+    assert "gsi-raw-threshold tests the raw reward alone: r " in explain_step(raw, config.beta)
+    assert "r̃" not in explain_step(raw, config.beta)
     kept = RunState.of(run_method("gsi-no-fallback", "What is 12 + 30?", small, big, verifier, config.replace(threshold=9)))
     assert all(s.decision == "accepted" and s.threshold is None for s in kept.steps)
-    assert "accepts every selected draft, with no fallback" in explain_step(kept.steps[0])
+    assert "keeps every sampled draft; there is no threshold to meet" in explain_step(kept.steps[0], config.beta)
     timeline_figure(kept.events)  # no threshold line to draw, and no error
 
 
@@ -137,8 +157,10 @@ def test_token_view_shows_reward_reasons_and_old_events_without_token_values(eve
 def test_every_chart_has_a_text_summary(events):
     steps = RunState(tuple(events)).steps
     last = steps[-1]
-    assert candidates_summary(last).startswith(f"Step {last.index + 1}: {len(last.candidates)} drafts")
-    assert f"#{last.chosen} was sampled" in candidates_summary(last)
+    beta = events[0].config["beta"]
+    assert candidates_summary(last, beta).startswith(f"Step {last.index + 1}: {len(last.candidates)} drafts")
+    assert f"#{last.chosen} was sampled" in candidates_summary(last, beta)
+    assert explain_decision(last, beta).sentence in candidates_summary(last, beta)
     rejected = sum(s.decision == "fallback" for s in steps)
     assert timeline_summary(events).startswith(f"{len(steps)} steps: {len(steps) - rejected} accepted, {rejected} rejected")
     assert latency_summary(events).endswith("s).") and "drafting" in latency_summary(events)
