@@ -148,6 +148,8 @@ def test_a_label_names_every_day_and_machine_a_run_was_measured_on():
     assert describe(later).endswith("measured 2026-11-22 to 2026-11-24 on 2 machines (CPU A, 2 cores; CPU B, 8 cores)")
     served = {**info, "settings": {**info["settings"], "backend": "vllm"}}
     assert "preset p on vLLM servers ·" in describe(served)
+    by_line = {**info, "settings": {**info["settings"], "config": {**info["settings"]["config"], "step_delimiter": "line"}}}
+    assert "max 12 steps · a step per line · measured" in describe(by_line)
 
 
 def test_accuracy_latency_figure_has_one_point_per_method_with_error_bars():
