@@ -336,7 +336,7 @@ class TransformersStepModel(TokenizedStepModel):
             reach = len(step_end) - 1
             return self._sample(self._expanded(state.cache, n), logits, temperature=temperature,
                                 max_tokens=max_tokens, seed=seed, stop_reason="step",
-                                stop=lambda text, piece: step_end in text[-len(piece) - reach:])
+                                stop=lambda text, piece: step_end in text[max(0, len(text) - len(piece) - reach):])
 
     @torch.inference_mode()
     def token_logprobs(
