@@ -95,7 +95,8 @@ def long_solution(model: TransformersStepModel, steps: int) -> tuple[Prompt, lis
 def _gsi_step(small, big, prompt, steps, n, config, seed) -> tuple[float, int]:
     """One GSI step's model work: π_S drafts n, π_B scores them. Returns (seconds, drafted tokens)."""
     start = time.perf_counter()
-    drafts = small.draft(prompt, steps, n, temperature=config.temperature, max_tokens=config.max_step_tokens, seed=seed)
+    drafts = small.draft(prompt, steps, n, temperature=config.temperature, max_tokens=config.max_step_tokens, seed=seed,
+                         step_end=config.step_end)
     big.logprobs(prompt, steps, drafts, temperature=config.temperature)
     return time.perf_counter() - start, sum(len(d.token_ids) for d in drafts)
 
@@ -136,7 +137,8 @@ def batching(small, config: DecodingConfig, ns: Sequence[int] = (1, 4, 16), repe
         runs = []
         for r in range(repeats):
             start = time.perf_counter()
-            drafts = small.draft(prompt, [], n, temperature=config.temperature, max_tokens=config.max_step_tokens, seed=r)
+            drafts = small.draft(prompt, [], n, temperature=config.temperature, max_tokens=config.max_step_tokens,
+                                 seed=r, step_end=config.step_end)
             runs.append((time.perf_counter() - start, sum(len(d.token_ids) for d in drafts)))
         result["seconds"][str(n)] = statistics.median(t for t, _ in runs)
         result["tokens"][str(n)] = statistics.median(k for _, k in runs)

@@ -6,8 +6,8 @@ import argparse
 import dataclasses
 import sys
 
-from .config import (BACKENDS, ROLES, ConfigError, DecodingConfig, MissingServerSetting, Preset, get_preset,
-                     RewardSpec, load_presets)
+from .config import (BACKENDS, ROLES, STEP_DELIMITERS, ConfigError, DecodingConfig, MissingServerSetting, Preset,
+                     get_preset, RewardSpec, load_presets)
 from .data import FILES
 from .evaluation import EvalProgress
 from .events import to_json
@@ -17,7 +17,7 @@ from .vocabulary import check_problem
 # Command-line flag → DecodingConfig field. `--threshold` sets the threshold of the chosen method.
 _OVERRIDES = {"n": "n", "n_small": "n_small", "n_big": "n_big", "beta": "beta", "temperature": "temperature",
               "seed": "seed", "max_steps": "max_steps", "max_step_tokens": "max_step_tokens",
-              "rsd_threshold": "rsd_threshold", "reward_floor": "reward_floor"}
+              "rsd_threshold": "rsd_threshold", "reward_floor": "reward_floor", "step_delimiter": "step_delimiter"}
 OFF = "off"
 
 
@@ -64,6 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     label.add_argument("--roller", choices=["small", "big"], default="big",
                        help="which of the preset's models rolls out the completions (π_B's labels carry more signal)")
     label.add_argument("--out", required=True, help="the run directory: results.jsonl (a line per position), run.json")
+    _add_step_delimiter_flag(label)
     judge = commands.add_parser("reward-eval", help="score labelled steps with rewards: AUROC, reliability, share ½")
     judge.add_argument("--reward", required=True,
                        help="comma-separated rewards: a kind (step-verifier, calibrated-verifier), a preset's name "
@@ -84,6 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--measures", default="batching,prefix_growth,headline,int8_decoding,int8_width",
                        help="comma-separated, of batching, prefix_growth, headline, int8_decoding, int8_width "
                             "(default: all)")
+    _add_step_delimiter_flag(bench)
     theory = commands.add_parser("theory", help="exact toy worlds: KL to the tilted target and acceptance against n")
     theory.add_argument("--beta", type=float, default=20.0)
     theory.add_argument("--threshold", type=float, default=0.5)
@@ -122,6 +124,12 @@ def _add_decoding_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, help="the same seed for every (problem, method)")
     parser.add_argument("--max-steps", type=int)
     parser.add_argument("--max-step-tokens", type=int)
+    _add_step_delimiter_flag(parser)
+
+
+def _add_step_delimiter_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--step-delimiter", choices=list(STEP_DELIMITERS),
+                        help="where a step ends: blank-line (the paper's, \\n\\n) or line (\\n); default: the preset's")
 
 
 def _add_reward_flag(parser: argparse.ArgumentParser) -> None:
@@ -241,10 +249,11 @@ def label_steps_command(args: argparse.Namespace, argv: list[str]) -> int:
     from .step_labels import LabelSettings, run_labelling
 
     preset = get_preset(args.preset)
-    decoding = preset.decoding  # drafts as the preset's methods draft: n, temperature, step cap
+    decoding = preset.decoding  # drafts as the preset's methods draft: n, temperature, step cap, delimiter
     settings = LabelSettings(start_row=args.start_row, n=decoding.n, k=args.k, temperature=decoding.temperature,
                              max_steps=args.max_steps, max_step_tokens=decoding.max_step_tokens,
-                             rollout_tokens=args.rollout_tokens, roller=args.roller)
+                             rollout_tokens=args.rollout_tokens, roller=args.roller,
+                             step_delimiter=args.step_delimiter or decoding.step_delimiter)
     rows = load_problems("gsm8k", args.data)[settings.start_row :]
     problems = list(enumerate(rows, start=settings.start_row))[: args.limit]
     if run_labelling(args.out, problems, preset, settings, "python -m gsi_core " + " ".join(argv)):
@@ -313,7 +322,8 @@ def bench_command(args: argparse.Namespace, argv: list[str]) -> None:
     if preset.served:
         raise ConfigError(f"preset {preset.name} serves its models on vLLM; the engine bench times in-process "
                           "forwards and the prefix cache. Time a step through vLLM with scripts/measure_vllm_step.py")
-    result = run_bench(load_components(preset), preset.decoding, args.problems, args.steps, measures)
+    config = preset.decoding.replace(step_delimiter=args.step_delimiter or preset.decoding.step_delimiter)
+    result = run_bench(load_components(preset), config, args.problems, args.steps, measures)
     table = report(result)
     print(table)
     if args.out:

@@ -19,6 +19,11 @@ class ConfigError(ValueError):
     """A setting a user gave is out of range; the message says which and what is allowed."""
 
 
+# Where a step ends, by name: the paper's blank line, or every line. A step ends with the first token whose text
+# completes the delimiter (that token may carry more newlines: Qwen has ".\n\n" as one token).
+STEP_DELIMITERS = {"blank-line": "\n\n", "line": "\n"}
+
+
 @dataclass(frozen=True)
 class DecodingConfig:
     """How one run decodes. Defaults are the paper's (β=20, u=0.5, n=16, T=0.7, ≤45 steps).
@@ -39,6 +44,7 @@ class DecodingConfig:
     max_step_tokens: int = 256
     seed: int = 0
     system_prompt: str = SYSTEM_PROMPT
+    step_delimiter: str = "blank-line"  # a key of STEP_DELIMITERS
 
     MAX_N = 128
 
@@ -63,6 +69,14 @@ class DecodingConfig:
             raise ConfigError(
                 f"temperature must be in (0, 10] (got {self.temperature!r}); for near-greedy steps use a small value like 0.1."
             )
+        if not isinstance(self.step_delimiter, str) or self.step_delimiter not in STEP_DELIMITERS:
+            raise ConfigError(f"step_delimiter must be one of {', '.join(STEP_DELIMITERS)} "
+                              f"(got {self.step_delimiter!r}); blank-line is the paper's.")
+
+    @property
+    def step_end(self) -> str:
+        """The text that ends a step: "\\n\\n" (blank-line) or "\\n" (line)."""
+        return STEP_DELIMITERS[self.step_delimiter]
 
     def candidates(self, role: str) -> int:
         """How many candidates `role` ("small" or "big") draws per step."""

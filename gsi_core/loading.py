@@ -16,9 +16,9 @@ import torch
 from .config import BACKENDS, OFFLINE_PREFIX, ConfigError, ModelSpec, Preset, RewardSpec  # noqa: F401
 from .models import TransformersStepModel
 from .offline_weights import materialize
-from .rewards import CalibratedVerifier, ProcessRewardModel, StepVerifier
+from .rewards import CalibratedVerifier, ProcessRewardModel, StepTokenPRM, StepVerifier
 from .vllm_backend import VLLMClient, VLLMProcessRewardModel, VLLMStepModel
-from .vocabulary import RewardModel, StepModel
+from .vocabulary import RewardModel, RewardScale, StepModel
 
 _DTYPES = {"bfloat16": torch.bfloat16, "bf16": torch.bfloat16, "float16": torch.float16, "fp16": torch.float16,
            "float32": torch.float32, "fp32": torch.float32}
@@ -149,6 +149,12 @@ def load_reward(reward: RewardSpec | dict[str, Any]) -> RewardModel:
     model_class = AutoModelForTokenClassification if architectures[0].endswith("ForTokenClassification") else AutoModel
     model, tokenizer = load_pretrained(spec, model_class)
     return ProcessRewardModel(model, tokenizer, name=spec.label, step_token=reward.step_token)
+
+
+def reward_scale(reward: RewardSpec) -> RewardScale:
+    """The scale of the reward a spec names, without loading a model: a model-free reward is built (at once),
+    a PRM's is the one its class declares."""
+    return load_reward(reward).scale if reward.model is None else StepTokenPRM.scale
 
 
 @dataclass(frozen=True)

@@ -231,17 +231,20 @@ class TransformersStepModel(TokenizedStepModel):
     # --- the two calls -------------------------------------------------------------------------------------
     @torch.inference_mode()
     def draft(
-        self, prompt: Prompt, steps: Sequence[Draft], n: int, *, temperature: float, max_tokens: int, seed: int
+        self, prompt: Prompt, steps: Sequence[Draft], n: int, *, temperature: float, max_tokens: int, seed: int,
+        step_end: str = STEP_END,
     ) -> list[Draft]:
-        """Sample n steps in one batch; each stops after the first token that completes a blank line, at EOS,
-        or after `max_tokens` tokens. Finished rows leave the batch, so the others run cheaper."""
+        """Sample n steps in one batch; each stops after the first token that completes `step_end` (a blank
+        line, or a line break), at EOS, or after `max_tokens` tokens. Finished rows leave the batch, so the
+        others run cheaper."""
         with self._lock:
             state = self._advance(self.prefix_ids(prompt, steps))
             logits = state.next_logits.unsqueeze(0).expand(n, -1)
-            # A blank line may span two tokens: look at the last character before this token's text too.
+            # A blank line may span two tokens: look at the characters before this token's text too.
+            reach = len(step_end) - 1
             return self._sample(self._expanded(state.cache, n), logits, temperature=temperature,
                                 max_tokens=max_tokens, seed=seed, stop_reason="step",
-                                stop=lambda text, piece: STEP_END in text[-len(piece) - 1:])
+                                stop=lambda text, piece: step_end in text[max(0, len(text) - len(piece) - reach):])
 
     @torch.inference_mode()
     def token_logprobs(

@@ -222,9 +222,10 @@ def describe(info: dict[str, Any]) -> str:
     where = machines[0] if len(machines) == 1 else f"{len(machines)} machines ({'; '.join(machines)})"
     reward = settings.get("reward", UNRECORDED_REWARD)
     scored = "" if reward["kind"] == "step-verifier" else f" · reward {reward.get('model', reward['kind'])}"
+    lines = " · a step per line" if config.get("step_delimiter") == "line" else ""
     return (f"{settings.get('dataset', '?')} · preset {settings.get('preset', '?')}{served}{scored} · "
             f"n={config.get('n', '?')}, "
-            f"β={config.get('beta', '?')}, max {config.get('max_steps', '?')} steps · measured {when} on {where}")
+            f"β={config.get('beta', '?')}, max {config.get('max_steps', '?')} steps{lines} · measured {when} on {where}")
 
 
 def saved_runs(roots: Iterable[Path | str] = ()) -> dict[str, Path]:

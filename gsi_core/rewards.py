@@ -25,7 +25,7 @@ from sympy.parsing.sympy_parser import (
 
 from .answers import extract_boxed_answer, has_boxed_answer
 from .config import SYSTEM_PROMPT, ConfigError
-from .vocabulary import RewardModel, Scored  # the interface every reward implements; importable from here as before
+from .vocabulary import RewardModel, RewardScale, Scored  # the interface every reward implements; importable here too
 
 
 # --- the offline step verifier -------------------------------------------------------------------------------
@@ -169,6 +169,9 @@ class StepVerifier(RewardModel):
     """
 
     name = "step-verifier"
+    # From one false claim (¼) to two true ones (⅚); most steps state nothing checkable and score ½.
+    scale = RewardScale(typical=(0.25, 5 / 6), neutral=0.5, meaning="whether the step's arithmetic checks out: "
+                        "¾ one true claim, ¼ one false, ½ nothing to check")
 
     def score(self, question: str, steps: Sequence[str]) -> list[float]:
         return [self._judge(step, steps[:i]).reward for i, step in enumerate(steps)]
@@ -337,8 +340,26 @@ class CalibratedVerifier(RewardModel):
         self.weights = tuple(float(w) for w in weights)
 
     def probability(self, evidence: StepEvidence) -> float:
-        logit = self.weights[0] + sum(w * f for w, f in zip(self.weights[1:], evidence.features))
+        return self._probability(evidence.features)
+
+    def _probability(self, features: Sequence[float]) -> float:
+        logit = self.weights[0] + sum(w * f for w, f in zip(self.weights[1:], features))
         return 1.0 / (1.0 + math.exp(-logit))
+
+    @property
+    def scale(self) -> RewardScale:
+        """From its weights: a step whose result no other draft reaches (low) to a boxed answer every other draft
+        reaches (high); neutral, a step that checks nothing and reaches the result every other draft reaches —
+        in GSI runs on the offline pair the most common value (0.239 with the fitted weights; 0.187 for a step
+        with no number at all). With the fitted weights: 0.068 to 0.386, the labelled set's 5th to 95th
+        percentile."""
+        def features(**present: float) -> list[float]:
+            return [present.get(name, 0.0) for name in StepEvidence.FEATURES]
+
+        low, high = self._probability(features()), self._probability(features(boxed=1, agreement=1))
+        return RewardScale(typical=(low, high), neutral=self._probability(features(agreement=1)),
+                           meaning="a fitted probability that the step leads to the right answer (fitted on the "
+                                   "offline pair, which rarely gets there: about 0.2 for most steps)")
 
     def score(self, question: str, steps: Sequence[str]) -> list[float]:
         """Each step alone, with no sibling drafts to compare (agreement counts as ½)."""

@@ -25,7 +25,7 @@ from typing import Any, Callable, Iterator, Sequence
 import numpy as np
 
 from .answers import extract_boxed_answer, has_boxed_answer
-from .config import Preset
+from .config import STEP_DELIMITERS, Preset
 from .data import Problem
 from .models import TransformersStepModel
 from .vocabulary import Draft, Prompt
@@ -47,6 +47,8 @@ class LabelSettings:
     big_every: int = 4  # π_B drafts the problems whose offset from start_row is ≡ big_every − 1 (mod big_every)
     seed: int = 0
     roller: str = "big"  # the role whose model rolls out the completions: "big" (π_B) or "small" (π_S)
+    # Where a drafted step ends, a key of config.STEP_DELIMITERS; sets labelled before the key existed used blank-line.
+    step_delimiter: str = "blank-line"
 
     def drafter(self, row: int) -> str:
         return "big" if self.big_every and (row - self.start_row) % self.big_every == self.big_every - 1 else "small"
@@ -97,7 +99,8 @@ def label_position(
     prompt = Prompt(problem.question)
     drafter, roller = models(drafter_role), models(settings.roller)
     drafts = drafter.draft(prompt, previous, settings.n, temperature=settings.temperature,
-                           max_tokens=settings.max_step_tokens, seed=_seed(settings, row, position, 0))
+                           max_tokens=settings.max_step_tokens, seed=_seed(settings, row, position, 0),
+                           step_end=STEP_DELIMITERS[settings.step_delimiter])
     drafted = time.perf_counter()
     prefix_text = "".join(step.text for step in previous)
     open_drafts = [d for d in drafts if not _ends_solution(d)]

@@ -15,7 +15,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from .vocabulary import Draft, RewardModel
+from .vocabulary import STEP_END, Draft, RewardModel
 
 
 @dataclass(frozen=True)
@@ -191,8 +191,8 @@ def curves_against_n(world: ToyWorld, beta: float, threshold: float, ns=N_GRID) 
 class ToyStepModel:
     """A toy world's π_S or π_B behind the `StepModel` calls, so the engine's methods run on it unchanged.
 
-    Each draft is one whole step (it ends the run, as EOS does). The world's probabilities are taken to be
-    those at the run's temperature, so `temperature` is not applied again."""
+    Each draft is one whole step (it ends the run, as EOS does), whatever the step delimiter. The world's
+    probabilities are taken to be those at the run's temperature, so `temperature` is not applied again."""
 
     def __init__(self, world: ToyWorld, probabilities: tuple[float, ...], name: str):
         self.world, self.name, self.num_parameters, self.vocab = world, name, 0, "toy"
@@ -204,7 +204,7 @@ class ToyStepModel:
         return Draft(text=text, token_ids=(k,), vocab=self.vocab, logprob=logprob, finish_reason="eos",
                      token_logprobs=(logprob,), token_texts=(text,))
 
-    def draft(self, prompt, steps, n, *, temperature, max_tokens, seed):
+    def draft(self, prompt, steps, n, *, temperature, max_tokens, seed, step_end=STEP_END):
         rng = np.random.default_rng(seed)
         return [self._draft(int(k)) for k in rng.choice(len(self.probabilities), size=n, p=self.probabilities)]
 

@@ -121,25 +121,26 @@ class VLLMStepModel(TokenizedStepModel):
             self._mode_checked = True
 
     def draft(
-        self, prompt: Prompt, steps: Sequence[Draft], n: int, *, temperature: float, max_tokens: int, seed: int
+        self, prompt: Prompt, steps: Sequence[Draft], n: int, *, temperature: float, max_tokens: int, seed: int,
+        step_end: str = STEP_END,
     ) -> list[Draft]:
         prefix = list(self.prefix_ids(prompt, steps))
         self.check_logprobs_mode(prefix)
         choices = self._completions(
-            prefix, n=n, temperature=temperature, max_tokens=max_tokens, seed=seed, stop=[STEP_END],
+            prefix, n=n, temperature=temperature, max_tokens=max_tokens, seed=seed, stop=[step_end],
             include_stop_str_in_output=True, stop_token_ids=sorted(self.eos_ids), skip_special_tokens=False,
             logprobs=0, return_token_ids=True,
         )
         drafts = []
         for choice in choices:
             ids = choice["token_ids"]
-            drafts.append(self._draft(ids, choice["logprobs"]["token_logprobs"], self._finish_reason(ids)))
+            drafts.append(self._draft(ids, choice["logprobs"]["token_logprobs"], self._finish_reason(ids, step_end)))
         return drafts
 
-    def _finish_reason(self, ids: Sequence[int]) -> str:
+    def _finish_reason(self, ids: Sequence[int], step_end: str) -> str:
         if ids and ids[-1] in self.eos_ids:
             return "eos"
-        return "step" if STEP_END in self.tokenizer.decode(ids) else "length"
+        return "step" if step_end in self.tokenizer.decode(ids) else "length"
 
     def token_logprobs(
         self, prompt: Prompt, steps: Sequence[Draft], candidates: Sequence[Draft], *, temperature: float

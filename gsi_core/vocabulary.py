@@ -10,9 +10,9 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Protocol, Sequence
 
-from .config import SYSTEM_PROMPT, ConfigError
+from .config import STEP_DELIMITERS, SYSTEM_PROMPT, ConfigError
 
-STEP_END = "\n\n"  # a step ends with the first blank line
+STEP_END = STEP_DELIMITERS["blank-line"]  # the paper's: a step ends with the first blank line
 
 
 @dataclass(frozen=True)
@@ -33,19 +33,21 @@ class Draft:
     token_ids: tuple[int, ...]
     vocab: str
     logprob: float
-    finish_reason: str  # "step" (ended with a blank line), "eos" or "length" (hit the per-step cap)
+    finish_reason: str  # "step" (ended with the step delimiter), "eos" or "length" (hit the per-step cap)
     token_logprobs: tuple[float, ...] = ()
     token_texts: tuple[str, ...] = ()
 
 
 class StepModel(Protocol):
-    """What a method needs from a model; the toy worlds and remote backends implement the same calls."""
+    """What a method needs from a model; the toy worlds and remote backends implement the same calls.
+    `draft` ends a step with the first token that completes `step_end` (the config's step delimiter)."""
 
     name: str
     num_parameters: int
 
     def draft(
-        self, prompt: Prompt, steps: Sequence[Draft], n: int, *, temperature: float, max_tokens: int, seed: int
+        self, prompt: Prompt, steps: Sequence[Draft], n: int, *, temperature: float, max_tokens: int, seed: int,
+        step_end: str = STEP_END,
     ) -> list[Draft]: ...
 
     def token_logprobs(
@@ -61,11 +63,30 @@ class Scored:
     reasons: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class RewardScale:
+    """Where a reward's values lie, so that u can be set on its scale. GSI keeps a draft when
+    β·(r − u) + log π_B − log π_S ≥ 0: β·(r − u) is the room the reward gives π_B's verdict.
+
+    `typical`: the range most drafts' rewards fall in; `neutral`: what a step scores when the reward has no
+    evidence for or against it; `meaning`: what a value says, in a few words. The default is a PRM's: the
+    probability that the step is right, ½ a coin flip."""
+
+    typical: tuple[float, float] = (0.0, 1.0)
+    neutral: float = 0.5
+    meaning: str = "the probability that the step is right"
+
+    def room(self, reward: float, threshold: float, beta: float) -> float:
+        """β·(r − u) in nats: how much lower π_B may rate a draft of reward r than π_S does, and still keep it."""
+        return beta * (reward - threshold)
+
+
 class RewardModel(ABC):
     """`score_candidates(question, previous, candidates) -> one Scored per candidate`; methods never know which
-    reward they have."""
+    reward they have. `scale` says where its values lie (a PRM's [0, 1] unless a reward declares its own)."""
 
     name: str = "reward"
+    scale: RewardScale = RewardScale()
 
     @abstractmethod
     def score(self, question: str, steps: Sequence[str]) -> list[float]:

@@ -56,10 +56,11 @@ def render(store: ModelStore, examples: list[Example], controls: dict) -> None:
                 "scored); prompt prefill, the same for every method, is left out. *matches gold* grades the answer "
                 "with math-verify (letters for MMLU) when the problem is one of the examples.")
 
-    def compare(selected, problem, n_small, n_big, beta, threshold, temperature, seed, max_steps):
+    def compare(selected, problem, n_small, n_big, beta, threshold, temperature, seed, max_steps, step_delimiter=None):
         try:
             problem = check_problem(problem)
-            config = make_config(store.preset.decoding, n_small, n_big, beta, threshold, temperature, seed, max_steps)
+            config = make_config(store.preset.decoding, n_small, n_big, beta, threshold, temperature, seed, max_steps,
+                                 step_delimiter)
             if not selected:
                 raise ConfigError("Pick at least one method to compare.")
         except ConfigError as error:
@@ -85,7 +86,8 @@ def render(store: ModelStore, examples: list[Example], controls: dict) -> None:
                 rows = rows + [[name] + ["–"] * (len(COLUMNS) - 2) + ["stopped at the GPU time limit"]]
         yield f"**Done** — {len(summaries)} of {len(selected)} methods finished.", headline(summaries), rows, chart
 
-    inputs = [methods] + [controls[k] for k in ("problem", "n_small", "n_big", "beta", "threshold", "temperature", "seed", "max_steps")]
+    inputs = [methods] + [controls[k] for k in ("problem", "n_small", "n_big", "beta", "threshold", "temperature",
+                                                "seed", "max_steps", "step_delimiter")]
     compare_event = compare_button.click(compare, inputs, [progress, ratio, table, figure], api_name="compare",
                                          concurrency_limit=1, concurrency_id="models")
     stop_button.click(lambda: "**Stopped** — the comparison ended between steps; finished methods stay below.", None,

@@ -15,6 +15,7 @@ from gsi_core.figures import (candidates_figure, candidates_summary, latency_fig
 from gsi_core.methods import METHODS
 
 from .gpu import GPU_SECONDS_LIMIT
+from .reward_scale import threshold_help, threshold_info
 from .runs import MAX_UI_N, Example, ModelStore, check_problem, make_config
 from .state import RunState
 from .views import CANDIDATE_COLUMNS, candidate_rows, explain_step, solution_html, status_line, token_view_html
@@ -51,7 +52,7 @@ def _render(state: RunState, started: float, running: bool, export_dir: Path | N
 
 def render(store: ModelStore, examples: list[Example]) -> dict:
     """Build the tab's layout and wiring; returns the components other tabs share."""
-    defaults = store.preset.decoding
+    defaults, scale, reward = store.preset.decoding, store.reward_scale, store.preset.reward.name
     with gr.Row():
         with gr.Column(scale=3):
             example = gr.Dropdown([e.label for e in examples], label="Example problem", value=None)
@@ -66,12 +67,17 @@ def render(store: ModelStore, examples: list[Example]) -> dict:
                                   label="n_big (π_B candidates: fallback, *-big)")
             with gr.Row():
                 beta = gr.Slider(0, 50, value=defaults.beta, step=0.5, label="β (reward weight)")
-                threshold = gr.Slider(-0.5, 1.5, value=defaults.threshold, step=0.05, label="u (GSI threshold on r̃)")
+                threshold = gr.Slider(-0.5, 1.5, value=defaults.threshold, step=0.01, label="u (GSI threshold on r̃)",
+                                      info=threshold_info(scale))
+            u_help = gr.Markdown(threshold_help(reward, scale, defaults.threshold, defaults.beta),
+                                 elem_id="gsi-u-help", elem_classes="gsi-chart-summary")
             with gr.Row():
                 temperature = gr.Slider(0.1, 1.5, value=defaults.temperature, step=0.05, label="temperature")
                 seed = gr.Number(value=defaults.seed, precision=0, label="seed")
             with gr.Row():
                 max_steps = gr.Slider(1, 45, value=min(defaults.max_steps, 45), step=1, label="step cap")
+                step_delimiter = gr.Radio([("blank line (the paper's)", "blank-line"), ("line", "line")],
+                                          value=defaults.step_delimiter, label="a step ends at")
     with gr.Row():
         run_button = gr.Button("Run", variant="primary")
         stop_button = gr.Button("Stop", variant="stop")
@@ -114,10 +120,11 @@ def render(store: ModelStore, examples: list[Example]) -> dict:
         chosen = next((e for e in examples if e.label == label), None)
         return chosen.question if chosen else gr.skip()
 
-    def run(problem, method, n_small, n_big, beta, threshold, temperature, seed, max_steps):
+    def run(problem, method, n_small, n_big, beta, threshold, temperature, seed, max_steps, step_delimiter=None):
         try:
             problem = check_problem(problem)
-            config = make_config(defaults, n_small, n_big, beta, threshold, temperature, seed, max_steps)
+            config = make_config(defaults, n_small, n_big, beta, threshold, temperature, seed, max_steps,
+                                 step_delimiter)
         except ConfigError as error:
             raise gr.Error(str(error)) from None
         started, current = time.perf_counter(), RunState()
@@ -151,8 +158,11 @@ def render(store: ModelStore, examples: list[Example]) -> dict:
         return _render(replayed, time.perf_counter(), running=False, export_dir=export_dir, clear_pick=True)
 
     example.change(pick_example, example, problem, queue=False, show_progress="hidden", api_visibility="private")
-    run_event = run_button.click(run, [problem, method, n_small, n_big, beta, threshold, temperature, seed, max_steps], outputs,
+    run_event = run_button.click(run, [problem, method, n_small, n_big, beta, threshold, temperature, seed, max_steps,
+                                       step_delimiter], outputs,
                                  api_name="run", concurrency_limit=1, concurrency_id="models")
+    gr.on([threshold.change, beta.change], lambda u, b: threshold_help(reward, store.reward_scale, u, b),
+          [threshold, beta], u_help, queue=False, show_progress="hidden", api_visibility="private")
     stop_button.click(lambda: "**Stopped** — the run ended between steps; its steps so far stay below.", None, status,
                       cancels=[run_event], queue=False, api_visibility="private")
     step_choice.change(inspect, [state, step_choice],
@@ -160,4 +170,4 @@ def render(store: ModelStore, examples: list[Example]) -> dict:
                        api_name="inspect", queue=False)
     replay_file.upload(replay, replay_file, outputs, api_name="replay")
     return {"problem": problem, "n_small": n_small, "n_big": n_big, "beta": beta, "threshold": threshold, "temperature": temperature,
-            "seed": seed, "max_steps": max_steps}
+            "seed": seed, "max_steps": max_steps, "step_delimiter": step_delimiter}

@@ -12,9 +12,9 @@ import gradio as gr
 
 from gsi_core.config import ConfigError, DecodingConfig, Preset
 from gsi_core.events import Event
-from gsi_core.loading import Components, load_components
+from gsi_core.loading import Components, load_components, reward_scale
 from gsi_core.methods import run_method
-from gsi_core.vocabulary import check_problem as check_nonempty
+from gsi_core.vocabulary import RewardScale, check_problem as check_nonempty
 
 from .gpu import gpu, gpu_seconds, on_zero_gpu, within_seconds
 
@@ -51,8 +51,10 @@ def check_problem(problem: str | None) -> str:
     return problem
 
 
-def make_config(base: DecodingConfig, n_small, n_big, beta, threshold, temperature, seed, max_steps) -> DecodingConfig:
-    """The run's settings from the controls; out-of-range values raise a ConfigError naming the control."""
+def make_config(base: DecodingConfig, n_small, n_big, beta, threshold, temperature, seed, max_steps,
+                step_delimiter=None) -> DecodingConfig:
+    """The run's settings from the controls; out-of-range values raise a ConfigError naming the control. A call
+    without the step delimiter (an API client written before it existed) keeps the preset's."""
     try:
         n_small, n_big, seed, max_steps = int(n_small), int(n_big), int(seed), int(max_steps)
     except (TypeError, ValueError):
@@ -63,7 +65,8 @@ def make_config(base: DecodingConfig, n_small, n_big, beta, threshold, temperatu
     if threshold is None or not (-1.0 <= float(threshold) <= 2.0):
         raise ConfigError(f"u must be between -1 and 2 (got {threshold}); rewards lie in [0, 1].")
     return base.replace(n_small=n_small, n_big=n_big, beta=float(beta), threshold=float(threshold),
-                        temperature=float(temperature), seed=seed, max_steps=max_steps)
+                        temperature=float(temperature), seed=seed, max_steps=max_steps,
+                        step_delimiter=step_delimiter or base.step_delimiter)
 
 
 def run_seconds(method: str, config: DecodingConfig) -> int:
@@ -91,6 +94,11 @@ class ModelStore:
     @property
     def loaded(self) -> bool:
         return self._components is not None
+
+    @property
+    def reward_scale(self) -> RewardScale:
+        """Where the reward's values lie: the loaded reward's scale, or before loading the one its spec declares."""
+        return self._components.reward.scale if self._components else reward_scale(self.preset.reward)
 
     def get(self) -> Components:
         """The loaded parts; a part that fails to load raises a page message naming it and why."""

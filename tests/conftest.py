@@ -46,6 +46,14 @@ def big(tokenizer):
 
 
 @pytest.fixture
+def writes_lines(tokenizer):
+    """π_S leaning toward the single line-break token too, so that a step at the paper's delimiter holds lines."""
+    lm = build_lm(tokenizer, seed=1, step_bias=4.0)
+    lm.lm_head.bias.data[tokenizer.convert_tokens_to_ids("Ċ")] = 4.0  # byte-level BPE writes "\n" as Ċ
+    return TransformersStepModel(lm, tokenizer, name="tiny-lines")
+
+
+@pytest.fixture
 def verifier():
     return StepVerifier()
 

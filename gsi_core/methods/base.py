@@ -61,6 +61,7 @@ class RunContext:
         drafts = self._timed(
             timer, self.models[role].draft, self.prompt, self.steps, n,
             temperature=self.config.temperature, max_tokens=self.config.max_step_tokens, seed=self.seed(index, stage),
+            step_end=self.config.step_end,
         )
         self.tokens[role] += sum(len(d.token_ids) for d in drafts)
         return drafts

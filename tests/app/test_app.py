@@ -68,11 +68,14 @@ def test_bad_input_gets_a_clear_message_and_the_app_keeps_serving(client, args, 
     assert client.predict(*run_args(max_steps=1), api_name="/run")[4].startswith("**Done**")
 
 
-def test_n_small_and_n_big_reach_the_engine(client):
-    finished = client.predict(*run_args(n=2, n_big=4, u=1.5, max_steps=1), api_name="/run")  # u above any r̃
+def test_n_small_n_big_and_the_step_delimiter_reach_the_engine(client):
+    finished = client.predict(*run_args(n=2, n_big=4, u=1.5, max_steps=1), "line", api_name="/run")  # u above any r̃
     start, step = events_of(finished[5])[:2]
-    assert (start["config"]["n_small"], start["config"]["n_big"]) == (2, 4)
+    assert (start["config"]["n_small"], start["config"]["n_big"], start["config"]["step_delimiter"]) == (2, 4, "line")
     assert len(step["candidates"]) == 2 and len(step["fallback"]) == 4
+    assert all("\n" not in "".join(c["token_texts"][:-1]) for c in step["candidates"])  # one line per step
+    _, _, table, _ = client.predict(["sample-small"], PROBLEM, 2, 2, 20, 0.5, 0.7, 0, 1, "line", api_name="/compare")
+    assert len(table["data"]) == 1  # Compare takes it too; a call without it keeps the preset's (the other tests)
 
 
 def test_replaying_an_export_shows_the_same_run_without_models(client):

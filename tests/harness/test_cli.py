@@ -20,12 +20,16 @@ def test_run_prints_one_event_per_line_summary_last(tiny_presets_file):
 
 def test_run_takes_the_official_codes_n_small_n_big_and_a_reward_floor(tiny_presets_file):
     done = cli("run", "--preset", "tiny", "--method", "gsi", "--problem", "What is 12 + 30?", "--n_small", "2",
-               "--n-big", "4", "--threshold", "9", "--max-steps", "1", "--reward-floor", "off",
-               env={"GSI_PRESETS_FILE": tiny_presets_file})
+               "--n-big", "4", "--threshold", "9", "--max-steps", "1", "--reward-floor", "off", "--step-delimiter",
+               "line", env={"GSI_PRESETS_FILE": tiny_presets_file})
     assert done.returncode == 0, done.stderr
     start, step = (json.loads(line) for line in done.stdout.splitlines()[:2])
     assert (start["config"]["n_small"], start["config"]["n_big"], start["config"]["reward_floor"]) == (2, 4, None)
     assert len(step["candidates"]) == 2 and len(step["fallback"]) == 4
+    assert start["config"]["step_delimiter"] == "line"
+    for drafted in step["candidates"]:  # each ends at its first line break, in its last token
+        assert "\n" not in "".join(drafted["token_texts"][:-1])
+        assert drafted["finish_reason"] != "step" or "\n" in drafted["token_texts"][-1]
     floored = cli("run", "--preset", "tiny", "--problem", "What is 12 + 30?", "--reward-floor", "1",
                   env={"GSI_PRESETS_FILE": tiny_presets_file})
     assert floored.returncode == 0, floored.stderr
@@ -57,6 +61,7 @@ def test_run_with_a_process_reward_model(tiny_presets_file):
         (["--problem", "x", "--backend", "vllm", "--small-url", "http://h:1"], "error: --backend vllm needs --big-url"),
         (["--problem", "x", "--backend", "tgi"], "error: argument --backend: invalid choice: 'tgi'"),
         (["--problem", "x", "--reward", "oracle"], "error: unknown reward kind 'oracle'"),
+        (["--problem", "x", "--step-delimiter", "tab"], "error: argument --step-delimiter: invalid choice: 'tab'"),
     ],
 )
 def test_bad_arguments_exit_nonzero_with_one_line(args, reason, tiny_presets_file):

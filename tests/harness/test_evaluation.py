@@ -148,6 +148,8 @@ def test_a_label_names_every_day_and_machine_a_run_was_measured_on():
     assert describe(later).endswith("measured 2026-11-22 to 2026-11-24 on 2 machines (CPU A, 2 cores; CPU B, 8 cores)")
     served = {**info, "settings": {**info["settings"], "backend": "vllm"}}
     assert "preset p on vLLM servers ·" in describe(served)
+    by_line = {**info, "settings": {**info["settings"], "config": {**info["settings"]["config"], "step_delimiter": "line"}}}
+    assert "max 12 steps · a step per line · measured" in describe(by_line)
 
 
 def test_accuracy_latency_figure_has_one_point_per_method_with_error_bars():
@@ -190,6 +192,7 @@ def test_eval_writes_a_line_per_pair_and_resumes(tmp_path, tiny_presets_file, gs
     assert (out / "summary.md").exists() and (out / "accuracy_vs_latency.html").stat().st_size > 100_000
     info = json.loads((out / "run.json").read_text())
     assert info["settings"]["config"]["n"] == 3 and "cores" in info["machine"] and info["date"]
+    assert info["settings"]["config"]["step_delimiter"] == "blank-line"  # the provenance names the step granularity
     assert "backend" not in info["settings"] and info["models"]["small"]["model"].endswith("small")
 
     second = cli(*eval_args(out, gsm8k_slice, "--limit", "3"), env=env)
@@ -245,15 +248,17 @@ def test_eval_over_seeds_reports_their_spread_and_the_paired_differences(tmp_pat
 
 
 def test_a_directory_saved_before_seeds_and_the_n_split_still_resumes(tmp_path):
-    """Its run.json has no n_small, n_big or reward_floor (they reproduce what it did) and seed 0 in its settings."""
+    """Its run.json has no n_small, n_big, reward_floor or step_delimiter (they reproduce what it did) and seed 0 in
+    its settings."""
     directory = RunDirectory(tmp_path / "old")
     old = {"n": 4, "beta": 20.0, "threshold": 0.5, "rsd_threshold": 0.7, "temperature": 0.7, "max_steps": 45,
            "max_step_tokens": 160, "seed": 0, "system_prompt": "s"}
     directory.open({"settings": {"dataset": "gsm8k", "preset": "p", "config": old}})
-    new = {**old, "n_small": None, "n_big": None, "reward_floor": None, "seed": 1}
+    new = {**old, "n_small": None, "n_big": None, "reward_floor": None, "seed": 1, "step_delimiter": "blank-line"}
     directory.open({"settings": {"dataset": "gsm8k", "preset": "p", "config": new}})  # accepted
-    with pytest.raises(ValueError, match="other settings"):
-        directory.open({"settings": {"dataset": "gsm8k", "preset": "p", "config": {**new, "n_big": 8}}})
+    for changed in ({"n_big": 8}, {"step_delimiter": "line"}):
+        with pytest.raises(ValueError, match="other settings"):
+            directory.open({"settings": {"dataset": "gsm8k", "preset": "p", "config": {**new, **changed}}})
 
 
 def test_a_run_on_vllm_servers_is_never_resumed_in_process(tmp_path, tiny_presets_file, gsm8k_slice):

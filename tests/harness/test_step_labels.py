@@ -32,9 +32,10 @@ def test_labels_every_candidate_and_resumes_where_it_stopped(tmp_path, tiny_pres
     assert positions[-1]["previous"] == [p["candidates"][0]["text"] for p in positions[:-1]]
     info = json.loads((tmp_path / "labels" / "run.json").read_text())
     assert info["settings"]["config"]["k"] == 2 and "commit" in info and "resumed" not in info
-    assert info["settings"]["config"]["roller"] == "big"
-    other = label(tmp_path, tiny_presets_file, "--limit", "1", "--roller", "small")  # other labels: not mixed in
-    assert other.returncode == 2 and "other settings" in other.stderr
+    assert (info["settings"]["config"]["roller"], info["settings"]["config"]["step_delimiter"]) == ("big", "blank-line")
+    for other_labels in (["--roller", "small"], ["--step-delimiter", "line"]):  # other labels: not mixed in
+        other = label(tmp_path, tiny_presets_file, "--limit", "1", *other_labels)
+        assert other.returncode == 2 and "other settings" in other.stderr
 
     lines = results.read_text().splitlines(keepends=True)
     results.write_text(lines[0] + lines[1][:40])  # killed while writing position 1: a torn line

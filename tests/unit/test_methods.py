@@ -158,7 +158,7 @@ class ScriptedModel:
         return Draft(text=text, token_ids=tuple(range(len(text.split()))), vocab=self.vocab,
                      logprob=-float(len(text)), finish_reason=finish)
 
-    def draft(self, prompt, steps, n, *, temperature, max_tokens, seed):
+    def draft(self, prompt, steps, n, *, temperature, max_tokens, seed, step_end):
         assert prompt.problem == PROBLEM
         text = self.script[len(steps)]
         finish = "eos" if text.endswith("<eos>") else "step"

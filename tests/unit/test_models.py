@@ -43,6 +43,18 @@ def test_drafts_stop_at_the_first_blank_line_eos_or_the_cap(small):
         assert d.finish_reason == ("length" if not ended[-1] else "eos" if d.token_ids[-1] in small.eos_ids else "step")
 
 
+def test_the_line_delimiter_ends_a_step_at_its_first_line_break(writes_lines):
+    blank = [d for d in draft(writes_lines, n=16, max_tokens=24) if d.finish_reason == "step"]
+    assert any("\n" in d.text.rstrip("\n") for d in blank)  # at the paper's delimiter, steps run over lines
+    lines = writes_lines.draft(PROMPT, [], 16, temperature=T, max_tokens=24, seed=0, step_end="\n")
+    ended = [d for d in lines if d.finish_reason == "step"]
+    assert ended and any(not d.text.endswith("\n\n") for d in ended)  # some end in a single newline
+    for d in lines:
+        pieces = [writes_lines.tokenizer.decode(d.token_ids[: i + 1]) for i in range(len(d.token_ids))]
+        assert not any("\n" in p for p in pieces[:-1]), "a draft ran past its first line break"
+        assert d.finish_reason != "step" or d.text.endswith("\n")
+
+
 def test_sampled_logprob_equals_a_plain_forward(small):
     prefix = small.prefix_ids(PROMPT, [])
     for d in draft(small, n=4):

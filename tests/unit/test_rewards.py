@@ -222,3 +222,42 @@ def test_calibrated_verifier_weights_are_checked():
         load_reward({"kind": "calibrated-verifier", "weights": [1.0, 2.0]})
     with pytest.raises(ConfigError, match="only `weights`"):
         load_reward({"kind": "calibrated-verifier", "model": "x"})
+
+
+# --- the step delimiter: a step that ends in one line break scores as one that ends in a blank line --------------
+
+
+@pytest.mark.parametrize("reward_kind", ["step-verifier", "calibrated-verifier", "prm"])
+def test_every_reward_scores_line_steps_as_blank_line_steps(reward_kind, prm):
+    reward = prm if reward_kind == "prm" else load_reward({"kind": reward_kind})
+    lines = ["She has 16 - 3 - 4 = 9 eggs left.", "She makes 9 * 2 = 18 dollars.", "She makes 9 * 2 = 20 dollars.", ""]
+    candidates = lines[1:] + [lines[0]]  # the last repeats the previous step
+    scored = {end: reward.score_candidates(EGGS, [lines[0] + end], [text + end for text in candidates])
+              for end in ("\n\n", "\n")}
+    assert scored["\n"] == scored["\n\n"]  # rewards and reasons alike
+    empty = scored["\n"][2]  # a step that is a line break alone: nothing, as a blank line alone
+    assert empty.reasons == ("empty step",) if reward_kind != "prm" else empty.reward == 0.0
+    by_line, by_blank_line = (reward.score(EGGS, [text + end for text in lines]) for end in ("\n", "\n\n"))
+    assert by_line == pytest.approx(by_blank_line)
+
+
+# --- each reward's scale: where its values lie, so that u can be set on it ---------------------------------------
+
+
+def test_the_calibrated_verifiers_scale_is_what_it_scores_for_those_steps():
+    reward = load_reward({"kind": "calibrated-verifier"})
+    low, high = reward.scale.typical
+    alone = reward.score_candidates(EGGS, [], ["She has 16 eggs.", "She eats 3.", "She bakes with 4.", "Ducks lay."])
+    assert alone[0].reward == pytest.approx(low)  # a result no other draft reaches
+    agreed = reward.score_candidates(EGGS, [], ["She has 16 eggs."] * 4)
+    assert [s.reward for s in agreed] == pytest.approx([reward.scale.neutral] * 4)  # nothing checked, all agree
+    boxed = reward.score_candidates(EGGS, [], ["So \\boxed{16}."] * 4)
+    assert boxed[0].reward == pytest.approx(high)
+    assert low < reward.scale.neutral < high and alone[3].reward < reward.scale.neutral  # no number at all
+
+
+def test_the_step_verifiers_scale_spans_its_rules(verifier):
+    low, high = verifier.scale.typical
+    rewards = verifier.score("q", ["2 + 2 = 5", "We start.", "3 * 4 = 12, so 12 + 1 = 13"])
+    assert rewards == [low, verifier.scale.neutral, high]
+    assert ProcessRewardModel.scale.typical == (0.0, 1.0) and ProcessRewardModel.scale.neutral == 0.5  # a PRM's

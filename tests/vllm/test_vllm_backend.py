@@ -49,16 +49,19 @@ def test_drafts_carry_the_tempered_logprob_the_in_process_model_gives_their_toke
         assert draft.vocab == torch_model.vocab  # the same tokenizer: ids pass between backends unchanged
 
 
-def test_stop_at_a_blank_line_eos_or_the_token_cap_with_text_decoded_from_the_ids(pair, vllm_tokenizer):
+@pytest.mark.parametrize("step_end", [STEP_END, "\n"])
+def test_stop_at_the_step_delimiter_eos_or_the_token_cap_with_text_decoded_from_the_ids(pair, vllm_tokenizer,
+                                                                                         step_end):
     vllm_model, _ = pair["small"]
-    drafts = [d for seed in (1, 2) for d in vllm_model.draft(PROMPT, [], 16, temperature=1.0, max_tokens=12, seed=seed)]
+    drafts = [d for seed in (1, 2) for d in vllm_model.draft(PROMPT, [], 16, temperature=1.0, max_tokens=12, seed=seed,
+                                                             step_end=step_end)]
     reasons = Counter(d.finish_reason for d in drafts)
     assert reasons["step"] > 0 and reasons["length"] + reasons["eos"] > 0, reasons
     for d in drafts:
         assert d.text == vllm_tokenizer.decode(list(d.token_ids), skip_special_tokens=True)
-        assert STEP_END not in vllm_tokenizer.decode(list(d.token_ids[:-1]))  # nothing after the step's end
+        assert step_end not in vllm_tokenizer.decode(list(d.token_ids[:-1]))  # nothing after the step's end
         if d.finish_reason == "step":
-            assert STEP_END in vllm_tokenizer.decode(list(d.token_ids))
+            assert step_end in vllm_tokenizer.decode(list(d.token_ids))
         elif d.finish_reason == "eos":
             assert d.token_ids[-1] == vllm_tokenizer.eos_token_id
         else:
