@@ -15,6 +15,7 @@ import torch
 from .config import BACKENDS, OFFLINE_PREFIX, ConfigError, ModelSpec, Preset, RewardSpec  # noqa: F401
 from .models import TransformersStepModel
 from .offline_weights import materialize
+from .progress import LOADING, QUANTIZING, report
 from .rewards import CalibratedVerifier, ProcessRewardModel, StepVerifier
 from .vllm_backend import VLLMClient, VLLMProcessRewardModel, VLLMStepModel
 from .vocabulary import RewardModel, StepModel
@@ -64,6 +65,7 @@ def load_pretrained(spec: ModelSpec, model_class: Any) -> tuple[Any, Any]:
     device = resolve_device(spec.device)
     dtype = resolve_dtype(spec.dtype, device)
     path = resolve_path(spec)
+    report(LOADING, spec.label)
     print(f"[gsi] loading {spec.label} on {device} ({str(dtype).removeprefix('torch.')})", file=sys.stderr)
     try:
         tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=spec.trust_remote_code)
@@ -83,6 +85,8 @@ def load_step_model(spec: ModelSpec) -> StepModel:
     if spec.int8_decode and not int8_decode:
         print(f"[gsi] {spec.label}: int8_decode is for CPUs; decoding on {model.device} with the loaded weights",
               file=sys.stderr)
+    if int8_decode:
+        report(QUANTIZING, spec.label)
     return TransformersStepModel(model, tokenizer, name=spec.label, int8_decode=int8_decode)
 
 
