@@ -192,25 +192,33 @@ def _peak_rss_gib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
 
 
-def _weights_gib(module: Any) -> float:
-    return sum(t.numel() * t.element_size() for t in (*module.parameters(), *module.buffers())) / 2**30
+def _tensors(module: Any) -> dict[int, Any]:
+    """A module's parameters and buffers by storage, so a tensor two modules share counts once."""
+    return {t.untyped_storage().data_ptr(): t for t in (*module.parameters(), *module.buffers())}
+
+
+def _weights_gib(module: Any, besides: Any = None) -> float:
+    """What `module`'s tensors hold, in GiB, less those it shares with `besides`."""
+    shared = _tensors(besides) if besides is not None else {}
+    return sum(t.untyped_storage().nbytes() for key, t in _tensors(module).items() if key not in shared) / 2**30
 
 
 def memory(components, config: DecodingConfig) -> dict[str, Any]:
     """Peak RSS after each stage of the app's default run, cumulative (the most a Space must hold): the models
     loaded (the load's own peak included), the first step, the whole GSI run; with what each weight copy takes."""
     problem = load_problems("gsm8k", limit=1)[0]
-    peaks = {"models_loaded": _peak_rss_gib()}
-    run = Run()
+    peaks, run, started = {"models_loaded": _peak_rss_gib()}, Run(), time.perf_counter()
     for event in run_method("gsi", problem.question, components.small, components.big, components.reward,
                             config.replace(max_steps=min(config.max_steps, 45))):  # the app's step cap
         run = run.add(event)
-        if isinstance(event, StepEvent) and "first_step" not in peaks:
-            peaks["first_step"] = _peak_rss_gib()
+        if isinstance(event, StepEvent):
+            peaks.setdefault("first_step", _peak_rss_gib())
+            print(f"[gsi] bench: memory, step {len(run.steps)} at {time.perf_counter() - started:.0f} s, "
+                  f"peak {_peak_rss_gib():.2f} GiB", file=sys.stderr, flush=True)
     peaks["whole_run"] = _peak_rss_gib()
     weights = {role: {"dtype": str(model.model.dtype).removeprefix("torch."),
                       "loaded_gib": _weights_gib(model.model),
-                      "int8_copy_gib": None if model.decoder is model.model else _weights_gib(model.decoder)}
+                      "int8_copy_gib": None if model.decoder is model.model else _weights_gib(model.decoder, model.model)}
                for role, model in (("small", components.small), ("big", components.big))}
     return {"peak_rss_gib": peaks, "rss_after_gib": _rss_gib(), "weights": weights, "problem": "gsm8k/0",
             "steps": len(run.steps), "answer": run.summary.answer if run.summary else None}
