@@ -1,7 +1,8 @@
 """GSI explorer: watch Guided Speculative Inference decide each reasoning step, inspect rejections, compare.
 
 `python app.py` serves it on http://127.0.0.1:7860 with the preset from GSI_PRESET (default: `offline-cpu`
-without a GPU, `paper` with one). Models load on the first run (at start-up on a ZeroGPU Space).
+without a GPU, `paper` with one). Models load on the first run; on a Space or with GSI_PRELOAD=1 they start
+loading in the background at start-up (on ZeroGPU, before serving).
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from gsi_ui.gpu import on_zero_gpu  # noqa: E402  (first: on ZeroGPU `spaces` mu
 import gradio as gr  # noqa: E402
 
 from gsi_core.config import get_preset  # noqa: E402
-from gsi_ui import compare, explore, theory_tab  # noqa: E402
+from gsi_ui import compare, explore, preload, theory_tab  # noqa: E402
+from gsi_ui.preload import preload_requested  # noqa: E402
 from gsi_ui.runs import ModelStore, load_examples  # noqa: E402
 
 CSS = """
@@ -54,6 +56,8 @@ def build_demo(preset: str | None = None, results_dirs: Sequence[Path] | None = 
     store = ModelStore(chosen)
     if on_zero_gpu():
         store.get()
+    elif preload_requested():  # a warm start: join, convert and load now, in the background
+        store.loader.start()
     examples = load_examples()
     with gr.Blocks(title="GSI explorer", analytics_enabled=False) as demo:
         gr.Markdown(
@@ -61,6 +65,7 @@ def build_demo(preset: str | None = None, results_dirs: Sequence[Path] | None = 
             f"Preset **{chosen.name}** — π_S `{chosen.small.model}`, π_B `{chosen.big.model}`, "
             f"reward `{chosen.reward.name}`. {chosen.description}"
         )
+        preload.render(store.loader)
         with gr.Tabs():
             with gr.Tab("Explore"):
                 controls = explore.render(store, examples)

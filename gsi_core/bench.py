@@ -6,7 +6,9 @@
 - the paper's headline: GSI wall time / sbon-big wall time over the same problems and seeds, with acceptance;
 - int8 decoding off and on: drafting per token for both models against plain transformers `generate` on the
   loaded weights, π_B's scoring per token, the drafts' log-probs against the loaded weights, and the headline
-  again, all in this one process; with the CPU's flags and the process's peak memory.
+  again, all in this one process; with the CPU's flags and the process's peak memory;
+- memory: the process's peak resident memory once the models are loaded, after the first step and after the whole
+  GSI run of the app's default example (GSM8K problem 0) at the preset's settings (`docs/memory.md`).
 """
 
 from __future__ import annotations
@@ -188,6 +190,43 @@ def _rss_gib() -> float:
         return int(statm.read().split()[1]) * resource.getpagesize() / 2**30
 
 
+def _peak_rss_gib() -> float:
+    """This process's peak resident memory so far (Linux: KiB in `ru_maxrss`), in GiB."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+
+
+def _tensors(module: Any) -> dict[int, Any]:
+    """A module's parameters and buffers by storage, so a tensor two modules share counts once."""
+    return {t.untyped_storage().data_ptr(): t for t in (*module.parameters(), *module.buffers())}
+
+
+def _weights_gib(module: Any, besides: Any = None) -> float:
+    """What `module`'s tensors hold, in GiB, less those it shares with `besides`."""
+    shared = _tensors(besides) if besides is not None else {}
+    return sum(t.untyped_storage().nbytes() for key, t in _tensors(module).items() if key not in shared) / 2**30
+
+
+def memory(components, config: DecodingConfig) -> dict[str, Any]:
+    """Peak RSS after each stage of the app's default run, cumulative (the most a Space must hold): the models
+    loaded (the load's own peak included), the first step, the whole GSI run; with what each weight copy takes."""
+    problem = load_problems("gsm8k", limit=1)[0]
+    peaks, run, started = {"models_loaded": _peak_rss_gib()}, Run(), time.perf_counter()
+    for event in run_method("gsi", problem.question, components.small, components.big, components.reward,
+                            config.replace(max_steps=min(config.max_steps, 45))):  # the app's step cap
+        run = run.add(event)
+        if isinstance(event, StepEvent):
+            peaks.setdefault("first_step", _peak_rss_gib())
+            print(f"[gsi] bench: memory, step {len(run.steps)} at {time.perf_counter() - started:.0f} s, "
+                  f"peak {_peak_rss_gib():.2f} GiB", file=sys.stderr, flush=True)
+    peaks["whole_run"] = _peak_rss_gib()
+    weights = {role: {"dtype": str(model.model.dtype).removeprefix("torch."),
+                      "loaded_gib": _weights_gib(model.model),
+                      "int8_copy_gib": None if model.decoder is model.model else _weights_gib(model.decoder, model.model)}
+               for role, model in (("small", components.small), ("big", components.big))}
+    return {"peak_rss_gib": peaks, "rss_after_gib": _rss_gib(), "weights": weights, "problem": "gsm8k/0",
+            "steps": len(run.steps), "answer": run.summary.answer if run.summary else None}
+
+
 def forward_modules(model: TransformersStepModel) -> list[Any]:
     """The torch modules whose forwards are the model's work: the loaded model, and its int8 decoder when on."""
     return [model.model] if model.decoder is model.model else [model.model, model.decoder]
@@ -276,7 +315,7 @@ def int8_decoding(components, config: DecodingConfig, problems: int, steps: int,
             result[mode] = row
     finally:
         small.decoder, big.decoder = chosen["small"], chosen["big"]
-    result["peak_rss_gib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+    result["peak_rss_gib"] = _peak_rss_gib()
     return result
 
 
@@ -312,13 +351,14 @@ def int8_width(components, widths: Sequence[int] = (1, 4, 16), context: int = 25
     return result
 
 
-MEASURES = ("batching", "prefix_growth", "headline", "int8_decoding", "int8_width")
+MEASURES = ("memory", "batching", "prefix_growth", "headline", "int8_decoding", "int8_width")
 
 
 def run_bench(components, config: DecodingConfig, problems: int = 2, steps: int = 4,
               measures: Sequence[str] = MEASURES) -> dict[str, Any]:
     result = {"config": dataclasses.asdict(config)}
     for name, measure in (
+        ("memory", lambda: memory(components, config)),  # first: its peaks are the app's, not the other measures'
         ("batching", lambda: batching(components.small, config)),
         ("prefix_growth", lambda: prefix_growth(components.small, components.big, config)),
         ("headline", lambda: headline(components, config.replace(max_steps=steps), problems)),
@@ -347,6 +387,8 @@ def report(result: dict[str, Any]) -> str:
         rows += _int8_rows(result["int8_decoding"])
     if "int8_width" in result:
         rows += _int8_width_rows(result["int8_width"])
+    if "memory" in result:
+        rows += _memory_rows(result["memory"])
     lines = ["| measure | this run | goal |", "|---|---|---|"]
     lines += [f"| {a} | {b_} | {c} |" for a, b_, c in rows]
     return "\n".join(lines)
@@ -414,3 +456,8 @@ def _int8_width_rows(w: dict[str, Any]) -> list[tuple[str, str, str]]:
              f"{w[role]['on'][rows] / w[role]['off'][rows]:.2f} ({1000 * w[role]['on'][rows]:.0f} ms vs "
              f"{1000 * w[role]['off'][rows]:.0f} ms)", "")
             for role, name in (("small", "π_S"), ("big", "π_B")) for rows in w[role]["on"]]
+
+
+def _memory_rows(m: dict[str, Any]) -> list[tuple[str, str, str]]:
+    peaks = m["peak_rss_gib"]
+    return [(f"peak RSS, {stage.replace('_', ' ')}", f"{peaks[stage]:.2f} GiB", "≤ 10 GiB") for stage in peaks]

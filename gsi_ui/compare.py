@@ -66,9 +66,8 @@ def render(store: ModelStore, examples: list[Example], controls: dict) -> None:
         except ConfigError as error:
             raise gr.Error(str(error)) from None
         example = next((e for e in examples if e.question == problem), None)
-        if not store.loaded:
-            yield f"Loading {store.preset.name}: π_S, π_B and the reward (first run only)…", "", [], None
-        store.get()  # outside the GPU calls
+        for loading in store.loader.waiting():  # outside the GPU calls
+            yield f"Loading {store.preset.name}: {loading}", "", [], None
         rows, summaries, chart = [], {}, None
         for number, name in enumerate(selected, start=1):
             in_flight = f"**Running {name}** ({number} of {len(selected)})"

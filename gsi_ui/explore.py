@@ -128,10 +128,8 @@ def render(store: ModelStore, examples: list[Example]) -> dict:
         except ConfigError as error:
             raise gr.Error(str(error)) from None
         started, current = time.perf_counter(), RunState()
-        if not store.loaded:
-            loading = f"Loading {store.preset.name}: π_S, π_B and the reward (first run only)…"
-            yield (gr.skip(),) * 4 + (loading,) + (gr.skip(),) * (len(outputs) - 5)
-        store.get()  # outside the GPU call
+        for loading in store.loader.waiting():  # outside the GPU call; a run pressed during a warm start waits
+            yield (gr.skip(),) * 4 + (f"Loading {store.preset.name}: {loading}",) + (gr.skip(),) * (len(outputs) - 5)
         for event in store.run(method, problem, config):
             current = current.add(event)
             done = current.summary is not None

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-
-import gradio as gr
 
 from gsi_core.config import ConfigError, DecodingConfig, Preset
 from gsi_core.events import Event
@@ -17,6 +14,7 @@ from gsi_core.methods import run_method
 from gsi_core.vocabulary import RewardScale, check_problem as check_nonempty
 
 from .gpu import gpu, gpu_seconds, on_zero_gpu, within_seconds
+from .preload import BackgroundLoader
 
 EXAMPLES_FILE = Path(__file__).resolve().parents[1] / "assets" / "examples.jsonl"
 MAX_PROBLEM_CHARS = 4000
@@ -75,14 +73,14 @@ def run_seconds(method: str, config: DecodingConfig) -> int:
 
 
 class ModelStore:
-    """Loads a preset's models once and keeps them for every later visitor (one copy per process): on first use,
-    or at start-up on ZeroGPU, whose guidance is to load (to CUDA) outside the GPU calls. `run` is one method's
+    """Loads a preset's models once and keeps them for every later visitor (one copy per process), in a thread of
+    their own (`preload.BackgroundLoader`): on first use, at start-up on a Space or with GSI_PRELOAD=1, or before
+    serving on ZeroGPU, whose guidance is to load (to CUDA) outside the GPU calls. `run` is one method's
     run as one GPU call, asking for the time `run_seconds` computes from the method, n and step cap."""
 
     def __init__(self, preset: Preset):
         self.preset = preset
-        self._components: Components | None = None
-        self._lock = threading.Lock()
+        self.loader: BackgroundLoader[Components] = BackgroundLoader(lambda: load_components(self.preset))
         self.run = gpu(duration=lambda method, problem, config: run_seconds(method, config))(self._run)
 
     def _run(self, method: str, problem: str, config: DecodingConfig) -> Iterator[Event]:
@@ -92,20 +90,11 @@ class ModelStore:
         yield from within_seconds(run_method(method, problem, parts.small, parts.big, parts.reward, config), budget)
 
     @property
-    def loaded(self) -> bool:
-        return self._components is not None
-
-    @property
     def reward_scale(self) -> RewardScale:
         """Where the reward's values lie: the loaded reward's scale, or before loading the one its spec declares."""
-        return self._components.reward.scale if self._components else reward_scale(self.preset.reward)
+        loaded = self.loader.value
+        return loaded.reward.scale if loaded is not None else reward_scale(self.preset.reward)
 
     def get(self) -> Components:
         """The loaded parts; a part that fails to load raises a page message naming it and why."""
-        with self._lock:
-            if self._components is None:
-                try:
-                    self._components = load_components(self.preset)
-                except Exception as error:
-                    raise gr.Error(f"Models failed to load — {error}") from None
-            return self._components
+        return self.loader.get()
