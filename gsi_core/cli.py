@@ -82,8 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--steps", type=int, default=4, help="at most this many steps per problem in that ratio")
     bench.add_argument("--out", help="also write the measurements as JSON here (with command, machine and date)")
     bench.add_argument("--measures", default="batching,prefix_growth,headline,int8_decoding,int8_width",
-                       help="comma-separated, of batching, prefix_growth, headline, int8_decoding, int8_width "
-                            "(default: all)")
+                       help="comma-separated, of batching, prefix_growth, headline, int8_decoding, int8_width, "
+                            "costs (per-token costs and GSI's economics; not in the default)")
     theory = commands.add_parser("theory", help="exact toy worlds: KL to the tilted target and acceptance against n")
     theory.add_argument("--beta", type=float, default=20.0)
     theory.add_argument("--threshold", type=float, default=0.5)
