@@ -279,15 +279,16 @@ class TransformersStepModel(TokenizedStepModel):
         state = self._prefix
         if state is not None and state.ids == ids:
             return state
+        seen = 0  # how far a row computed past the cached prefix agrees with `ids`
         if state is not None and len(state.ids) < len(ids) and ids[: len(state.ids)] == state.ids:
             cache, done = state.cache, len(state.ids)
+            seen = done + max((_common_prefix(ids[done:], r.ids[done:]) for r in self._rows), default=0)
             kept = max((r for r in self._rows if r.layers is not None and len(r.ids) < len(ids)
                         and ids[: len(r.ids)] == r.ids), key=lambda r: len(r.ids), default=None)
             if kept is not None:
                 cache, done = self._grown(cache, kept), len(kept.ids)
         else:
             cache, done = DynamicCache(config=self.model.config), 0
-        seen = max((_common_prefix(ids, r.ids) for r in self._rows), default=0)
         self.tokens_forwarded.update(prefix=len(ids) - done, recomputed=max(0, seen - done))
         out = self.model(input_ids=torch.tensor([ids[done:]], device=self.device), past_key_values=cache,
                          use_cache=True, logits_to_keep=1)
