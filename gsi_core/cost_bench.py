@@ -3,8 +3,9 @@ sbon-big (gsi_core/cost_model.py: the ratio against acceptance, n_small and n_bi
 
 Each cost is timed on the engine's own calls at a realistic prefix (a problem and a few steps): a decoding iteration
 of π_S at n_small rows and of π_B at n_big rows and of one row, a prefix forward of 1 and of 64 tokens, π_B scoring
-n_small drafts of a fixed length, and the reward of real drafts. A short GSI run then counts the tokens each model
-computed again (`tokens_forwarded`), with K/V kept and, for comparison, switched off.
+n_small drafts at two lengths (its fixed part and its cost per token), and the reward of real drafts: each the
+fastest of a few calls after a warm-up one, since other work on a shared machine only ever adds time. A short GSI run
+then counts the tokens each model computed again (`tokens_forwarded`), with K/V kept and, for comparison, off.
 """
 
 from __future__ import annotations
@@ -23,21 +24,25 @@ from .vocabulary import Draft, Prompt
 
 DECODE_TOKENS = 24  # iterations per timed decoding run
 PREFILL_TOKENS = 64  # the longer prefix forward (the shorter is one token)
-SCORED_TOKENS = 40  # tokens per scored draft
+SCORED_TOKENS = (16, 64)  # tokens per scored draft, at two lengths: the call's fixed part and its cost per token
 ACCEPTANCES = (0.0, 0.25, 0.5, 0.75, 1.0)
 
 
-def _median_seconds(call, repeats: int) -> float:
+def _fastest_seconds(call, repeats: int) -> float:
+    """The fastest of `repeats` calls after a warm-up one: on a machine shared with other work, the least time is
+    the call's own (a slower one waited for the CPU)."""
+    call()
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
         call()
         times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return min(times)
 
 
 def _decoding_iteration(model, ids: tuple[int, ...], rows: int, config: DecodingConfig, repeats: int) -> float:
-    """Seconds per decoding iteration of `rows` rows that never stop early (sampling included), at prefix `ids`."""
+    """Seconds per decoding iteration of `rows` rows that never stop early (sampling included), at prefix `ids`:
+    the fastest of `repeats` runs after a warm-up one."""
     import torch
 
     with torch.inference_mode():
@@ -51,7 +56,7 @@ def _decoding_iteration(model, ids: tuple[int, ...], rows: int, config: Decoding
                                    stop=lambda text, piece: False, stop_reason="length")
             seconds.append(time.perf_counter() - start)
         iterations.append(max(len(d.token_ids) for d in drafts))
-    return statistics.median(s / k for s, k in zip(seconds[1:], iterations[1:]))
+    return min(s / k for s, k in zip(seconds[1:], iterations[1:]))
 
 
 def _prefix_forward(model, ids: tuple[int, ...], new: tuple[int, ...], repeats: int) -> float:
@@ -67,8 +72,7 @@ def _prefix_forward(model, ids: tuple[int, ...], new: tuple[int, ...], repeats: 
             model.model(input_ids=tokens, past_key_values=model._expanded(state.cache, 1), use_cache=True,
                         logits_to_keep=1)
 
-    forward()
-    return _median_seconds(forward, repeats)
+    return _fastest_seconds(forward, repeats)
 
 
 def _model_costs(model, role: str, prompt, steps, texts, rows: int, config, repeats: int) -> dict[str, float]:
@@ -82,11 +86,11 @@ def _model_costs(model, role: str, prompt, steps, texts, rows: int, config, repe
             f"{role}_commit": commit, f"{role}_commit_step": max(0.0, one - commit)}
 
 
-def _fixed_drafts(model, texts: list[str], count: int) -> list[Draft]:
-    """`count` drafts of exactly SCORED_TOKENS tokens each, cut from fixed text."""
+def _fixed_drafts(model, texts: list[str], count: int, length: int) -> list[Draft]:
+    """`count` drafts of exactly `length` tokens each, cut from fixed text."""
     ids = [i for text in texts for i in model.tokenizer.encode(text, add_special_tokens=False)]
-    return [Draft("", tuple(ids[(k * SCORED_TOKENS + j) % len(ids)] for j in range(SCORED_TOKENS)), model.vocab, 0.0,
-                  "length") for k in range(count)]
+    return [Draft("", tuple(ids[(k * length + j) % len(ids)] for j in range(length)), model.vocab, 0.0, "length")
+            for k in range(count)]
 
 
 def measure_token_costs(components, config: DecodingConfig, prompt: Prompt, solution: list[Draft],
@@ -98,16 +102,21 @@ def measure_token_costs(components, config: DecodingConfig, prompt: Prompt, solu
     steps, rest = solution[:3], [s.text for s in solution[3:]]
     values = {**_model_costs(small, "small", prompt, steps, rest, n_small, config, repeats),
               **_model_costs(big, "big", prompt, steps, rest, n_big, config, repeats)}
-    drafts = _fixed_drafts(big, rest, n_small)
-    scoring = _median_seconds(lambda: big.token_logprobs(prompt, steps, drafts, temperature=config.temperature), repeats)
-    values["big_scoring"] = max(0.0, scoring - values["big_commit_step"]) / (n_small * (SCORED_TOKENS - 1))
+    scoring = {}
+    for length in SCORED_TOKENS:
+        drafts = _fixed_drafts(big, rest, n_small, length)
+        scoring[length] = _fastest_seconds(
+            lambda: big.token_logprobs(prompt, steps, drafts, temperature=config.temperature), repeats)
+    short, long = SCORED_TOKENS
+    values["big_scoring"] = max(0.0, scoring[long] - scoring[short]) / (n_small * (long - short))
+    values["big_scoring_step"] = max(0.0, scoring[short] - n_small * (short - 1) * values["big_scoring"])
     problem = load_problems("gsm8k", limit=1)[0].question
     real = small.draft(Prompt(problem, config.system_prompt), [], n_small, temperature=config.temperature,
                        max_tokens=config.max_step_tokens, seed=0)
     texts = [d.text for d in real]
-    values["reward"] = _median_seconds(lambda: reward.score_candidates(problem, [], texts), repeats) / len(texts)
-    raw = {"prefix_tokens": len(small.prefix_ids(prompt, steps)), "scoring_forward_seconds": scoring,
-           "scored_rows": n_small, "scored_tokens_per_row": SCORED_TOKENS}
+    values["reward"] = _fastest_seconds(lambda: reward.score_candidates(problem, [], texts), repeats) / len(texts)
+    raw = {"prefix_tokens": len(small.prefix_ids(prompt, steps)), "scored_rows": n_small,
+           "scoring_call_seconds": {str(length): seconds for length, seconds in scoring.items()}}
     return TokenCosts(**values), raw
 
 
@@ -146,8 +155,8 @@ def prefix_copy(model, config: DecodingConfig, rows: int, repeats: int = 5) -> d
             copied = copy.deepcopy(state.cache)
             copied.batch_repeat_interleave(rows)
 
-    return {"rows": rows, "prefix_tokens": len(state.ids), "deepcopy_seconds": _median_seconds(deep, repeats),
-            "views_seconds": _median_seconds(lambda: model._expanded(state.cache, rows), repeats)}
+    return {"rows": rows, "prefix_tokens": len(state.ids), "deepcopy_seconds": _fastest_seconds(deep, repeats),
+            "views_seconds": _fastest_seconds(lambda: model._expanded(state.cache, rows), repeats)}
 
 
 def economics(costs: TokenCosts, n_small: int, n_big: int, tokens: float, recomputed: dict[str, float]) -> dict[str, Any]:
@@ -182,7 +191,7 @@ def measure_costs(components, config: DecodingConfig, problems: int, steps: int,
     finally:
         for model in (components.small, components.big):
             model.keep_computed = True
-    tokens = kept["mean_draft_tokens"] or float(SCORED_TOKENS)
+    tokens = kept["mean_draft_tokens"] or float(SCORED_TOKENS[0])
     here = economics(costs, n_small, n_big, tokens, kept["recomputed_per_committed_token"])
     grid = [economics(_at_widths(costs, s, b, (n_small, n_big)), s, b, tokens, kept["recomputed_per_committed_token"])
             for s in sorted({1, 2, n_small}) for b in sorted({n_big, 2 * n_big})]
@@ -204,8 +213,8 @@ def cost_rows(c: dict[str, Any]) -> list[tuple[str, str, str]]:
         (f"costs: π_S / π_B decoding per row-token ({c['n_small']} / {c['n_big']} rows; one row)",
          f"{ms['small_decode']:.1f} / {ms['big_decode']:.1f} ms ({ms['small_decode_single']:.1f} / "
          f"{ms['big_decode_single']:.1f} ms)", ""),
-        ("costs: π_B scoring per drafted token; reward per candidate",
-         f"{ms['big_scoring']:.1f} ms; {ms['reward']:.1f} ms", ""),
+        ("costs: π_B scoring per drafted token (fixed part of a call); reward per candidate",
+         f"{ms['big_scoring']:.1f} ({ms['big_scoring_step']:.0f}) ms; {ms['reward']:.1f} ms", ""),
         ("costs: prefix forward per token (fixed part), π_S / π_B",
          f"{ms['small_commit']:.1f} ({ms['small_commit_step']:.0f}) / {ms['big_commit']:.1f} ({ms['big_commit_step']:.0f}) ms",
          ""),

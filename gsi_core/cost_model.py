@@ -22,7 +22,7 @@ class TokenCosts:
     n_small rows and π_B at n_big rows; `small_decode_single` / `big_decode_single`: one decoding iteration of a
     single row (0: taken as one row's share of the batched one), so an iteration of r rows costs their straight line.
     `big_scoring`: π_B scoring one drafted token in its batched forward (padded tokens included), besides that
-    forward's fixed part, `big_commit_step`. `reward`: rewarding one candidate step.
+    call's fixed part, `big_scoring_step` (0: taken as `big_commit_step`). `reward`: rewarding one candidate step.
     `small_commit` / `big_commit`: forwarding one token of a committed step that the model must compute before the
     next step (a prefill token); `small_commit_step` / `big_commit_step`: the fixed part of that prefix forward (a
     forward of k tokens costs commit_step + k · commit; one such forward per model per step)."""
@@ -37,6 +37,7 @@ class TokenCosts:
     big_decode_single: float = 0.0
     small_commit_step: float = 0.0
     big_commit_step: float = 0.0
+    big_scoring_step: float = 0.0
 
     def to_dict(self) -> dict[str, float]:
         return dataclasses.asdict(self)
@@ -53,6 +54,10 @@ class TokenCosts:
         checked = scoring_over_decoding * self.big_decode
         small_checked = scoring_over_decoding * self.small_decode
         return dataclasses.replace(self, big_scoring=checked, big_commit=checked, small_commit=small_checked)
+
+    def scoring_call_seconds(self, tokens: float) -> float:
+        """π_B's scoring call over `tokens` drafted tokens (rows × the longest draft's length − 1, padding included)."""
+        return (self.big_scoring_step or self.big_commit_step) + tokens * self.big_scoring
 
     def iteration_seconds(self, role: str, rows: int, batch: int) -> float:
         """One decoding iteration of `rows` rows on `role`'s model, whose `*_decode` was measured at `batch` rows."""
@@ -95,7 +100,7 @@ def gsi_step_seconds(costs: TokenCosts, work: Workload, acceptance: float) -> fl
     π_B's candidates on the (1 − acceptance) share of steps it rejects, and committing the step: π_B forwards what
     it did not keep of it, π_S too when it drafted it, and all of it after a fallback (it never saw π_B's step)."""
     drafting = work.n_small * work.tokens * costs.small_decode + work.n_small * costs.reward
-    scoring = costs.big_commit_step + work.n_small * work.tokens * costs.big_scoring
+    scoring = costs.scoring_call_seconds(work.n_small * work.tokens)
     fallback = work.n_big * work.tokens * costs.big_decode + work.n_big * costs.reward
     small_tokens = acceptance * _forwarded(work.small_recomputed, work.tokens) + (1.0 - acceptance) * work.tokens
     commit = (costs.small_commit_step + small_tokens * costs.small_commit
@@ -182,7 +187,7 @@ def predict_run_seconds(run: Any, costs: TokenCosts, *, prompt_tokens: int | Non
         if role == "small" and step.candidates[0].logp_big is not None:
             width = max(drafted) - 1
             stages["scoring"] += call("big", step.index) + (
-                costs.big_commit_step + len(drafted) * width * costs.big_scoring if width > 0 else 0.0)
+                costs.scoring_call_seconds(len(drafted) * width) if width > 0 else 0.0)
             if step.fallback_chosen is None:
                 models["big"].computed.add(step.index)
         if step.fallback_chosen is None:
