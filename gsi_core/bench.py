@@ -8,7 +8,8 @@
   loaded weights, π_B's scoring per token, the drafts' log-probs against the loaded weights, and the headline
   again, all in this one process; with the CPU's flags and the process's peak memory;
 - memory: the process's peak resident memory once the models are loaded, after the first step and after the whole
-  GSI run of the app's default example (GSM8K problem 0) at the preset's settings (`docs/memory.md`).
+  GSI run of the app's default example (GSM8K problem 0) at the preset's settings (`docs/memory.md`);
+- costs (not in the default): per-token costs and what they make of GSI against sbon-big (gsi_core/cost_bench.py).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import time
 from typing import Any, Iterator, Sequence
 
 from .config import DecodingConfig
+from .cost_bench import cost_rows, measure_costs
 from .data import load_problems
 from .events import StepEvent
 from .methods import REFERENCE_METHOD, run_method
@@ -351,7 +353,7 @@ def int8_width(components, widths: Sequence[int] = (1, 4, 16), context: int = 25
     return result
 
 
-MEASURES = ("memory", "batching", "prefix_growth", "headline", "int8_decoding", "int8_width")
+MEASURES = ("memory", "batching", "prefix_growth", "headline", "int8_decoding", "int8_width", "costs")
 
 
 def run_bench(components, config: DecodingConfig, problems: int = 2, steps: int = 4,
@@ -364,6 +366,8 @@ def run_bench(components, config: DecodingConfig, problems: int = 2, steps: int 
         ("headline", lambda: headline(components, config.replace(max_steps=steps), problems)),
         ("int8_decoding", lambda: int8_decoding(components, config, problems, steps)),
         ("int8_width", lambda: int8_width(components)),
+        ("costs", lambda: measure_costs(components, config, problems, steps, long_solution(components.small, 12),
+                                        cpu_flags())),
     ):
         if name not in measures:
             continue
@@ -389,6 +393,8 @@ def report(result: dict[str, Any]) -> str:
         rows += _int8_width_rows(result["int8_width"])
     if "memory" in result:
         rows += _memory_rows(result["memory"])
+    if "costs" in result:
+        rows += cost_rows(result["costs"])
     lines = ["| measure | this run | goal |", "|---|---|---|"]
     lines += [f"| {a} | {b_} | {c} |" for a, b_, c in rows]
     return "\n".join(lines)

@@ -76,6 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="the u of the acceptance ceiling (the share of steps a perfect reward would accept)")
     report = commands.add_parser("report", help="the summary table and chart of an eval directory, running nothing")
     report.add_argument("directory")
+    report.add_argument("--predict-costs", metavar="COSTS.json",
+                        help="instead: predict each saved run's wall time from its events and these measured costs "
+                             "(a `bench --measures costs` JSON) and compare with what it measured")
     bench = commands.add_parser(
         "bench", help="engine speed: overhead, prefix growth, batching, GSI vs sbon-big, int8 decoding off and on")
     bench.add_argument("--preset", default=None)
@@ -84,7 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--out", help="also write the measurements as JSON here (with command, machine and date)")
     bench.add_argument("--measures", default="batching,prefix_growth,headline,int8_decoding,int8_width",
                        help="comma-separated, of batching, prefix_growth, headline, int8_decoding, int8_width "
-                            "(default: these), memory (peak RSS per stage of the app's default run)")
+                            "(default: these), memory (peak RSS per stage of the app's default run), costs "
+                            "(per-token costs and GSI's economics)")
     _add_step_delimiter_flag(bench)
     theory = commands.add_parser("theory", help="exact toy worlds: KL to the tilted target and acceptance against n")
     theory.add_argument("--beta", type=float, default=20.0)
@@ -305,6 +309,17 @@ def report_command(path) -> int:
     return 0
 
 
+def predict_costs_command(directory, costs_file) -> int:
+    import json
+
+    from .cost_check import prediction_report, predictions, read_costs, summary
+
+    rows = predictions(directory, read_costs(costs_file))
+    print(prediction_report(rows))
+    print(json.dumps(summary(rows)))
+    return 0
+
+
 def bench_command(args: argparse.Namespace, argv: list[str]) -> None:
     import json
     from pathlib import Path
@@ -362,6 +377,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "reward-eval":
             return reward_eval_command(args)
         if args.command == "report":
+            if args.predict_costs:
+                return predict_costs_command(args.directory, args.predict_costs)
             return report_command(args.directory)
         if args.command == "bench":
             bench_command(args, argv)

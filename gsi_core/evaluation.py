@@ -1,10 +1,10 @@
 """The benchmark harness: every (problem, method, seed) run through the engine's events, one JSON line each.
 
 A run directory holds `run.json` (what was run, where and when) and `results.jsonl` (one record per finished
-(problem, method, seed), appended and flushed the moment it finishes). Re-running the same command resumes: finished
-pairs are skipped, and a line cut short by a kill is dropped. The summary and the chart (`report.py`) are computed
-from the records alone, so they can be rebuilt from a directory at any time (`python -m gsi_core report DIR`, or
-`report.summarize(read_records(dir))`).
+(problem, method, seed), appended and flushed the moment it finishes), and `events/` (each run's events).
+Re-running the same command resumes: finished pairs are skipped, and a line cut short by a kill is dropped. The
+summary and the chart (`report.py`) are computed from the records alone, so they can be rebuilt from a directory at
+any time (`python -m gsi_core report DIR`, or `report.summarize(read_records(dir))`).
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from .run import Run
 SAVED_RUNS_DIR = Path(__file__).resolve().parent.parent / "assets" / "eval"
 RESULTS_FILE = "results.jsonl"
 RUN_FILE = "run.json"
+EVENTS_DIR = "events"  # each finished run's events, one JSON-lines file per (problem, method, seed)
 UNRECORDED_REWARD = {"kind": "step-verifier"}  # what a run saved without a reward key scored with
 
 
@@ -169,6 +170,21 @@ class RunDirectory:
     def records(self) -> list[Record]:
         return read_records(self.path)
 
+    def save_events(self, key: tuple[str, str, int], run: Run) -> None:
+        """The run's whole event stream (what its record sums up), for reading a run step by step later."""
+        folder = self.path / EVENTS_DIR
+        folder.mkdir(exist_ok=True)
+        (folder / "{}-{}-{}.jsonl".format(*key)).write_text(run.to_jsonl(), encoding="utf-8")
+
+    def saved_events(self) -> dict[tuple[str, str, int], Run]:
+        """(problem, method, seed) → its run, for every run whose events were saved."""
+        runs = {}
+        for file in sorted((self.path / EVENTS_DIR).glob("*.jsonl")):
+            problem, rest = file.stem.split("-", 1)  # problem ids hold no dash; method names may
+            method, seed = rest.rsplit("-", 1)
+            runs[problem, method, int(seed)] = Run.from_jsonl(file.read_text(encoding="utf-8"))
+        return runs
+
     def append(self, record: Record) -> None:
         self.append_json(dataclasses.asdict(record))
 
@@ -225,6 +241,7 @@ def evaluate(
         finished = run(problem, method, seed)
         correct = grade(finished.summary.answer, problem.gold, problem.dataset)
         record = make_record(problem, seed, finished, correct)
+        directory.save_events(record.key, finished)
         directory.append(record)
         yield record
 

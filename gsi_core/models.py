@@ -6,11 +6,16 @@ when it scores the drafts (and when it samples its fallback steps). No top-k/top
 log π_B − log π_S compares the two distributions the algorithm really uses.
 
 KV cache. Each model keeps the cache of the last prefix it saw (prompt + committed steps). A request whose
-prefix extends it computes the new tokens only, and the n candidates start from copies of it, so a step
-costs in proportion to the step, not to the whole solution.
+prefix extends it computes the new tokens only, and the n candidates start from views of it (no copy), so a step
+costs in proportion to the step, not to the whole solution. No token is computed twice: the keys and values a
+batched forward computed past the prefix (a row's drafted tokens, or the candidates it scored) are kept per row
+until the prefix moves, and the committed step's row is reused, so only the step's last token (never forwarded
+while it was sampled or scored) is computed when the prefix grows by it. A model that never saw the committed
+step (π_S after π_B's fallback) computes it. `tokens_forwarded` counts, per kind, what prefix forwards computed.
 
 Int8 decoding (optional, CPU): decode-sized forwards can run on an int8 copy of the model (`gsi_core.int8`);
-prefill and scoring keep the loaded weights.
+prefill and scoring keep the loaded weights. A committed draft keeps the K/V its int8 forwards computed: later
+steps attend to those, as the drafting did.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import copy
 import hashlib
 import json
 import threading
+from collections import Counter
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
@@ -45,6 +51,24 @@ class _PrefixState:
     ids: tuple[int, ...]
     cache: DynamicCache  # covers every id in `ids`
     next_logits: torch.Tensor  # [vocab] logits for the token after `ids`
+
+
+@dataclass
+class _KeptRow:
+    """One row of a batched forward past the cached prefix: the ids it covers (prefix + the row's tokens whose
+    K/V it computed) and, per layer, those tokens' keys and values (None when kept K/V is switched off)."""
+
+    ids: tuple[int, ...]
+    layers: list[tuple[torch.Tensor, torch.Tensor]] | None
+
+
+def _common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
+    length = 0
+    for x, y in zip(a, b):
+        if x != y:
+            break
+        length += 1
+    return length
 
 
 def _log_softmax(logits: torch.Tensor, temperature: float) -> torch.Tensor:
@@ -137,6 +161,12 @@ class TransformersStepModel(TokenizedStepModel):
         self.decoder = int8_decoder(model) if int8_decode else self.model
         self._lock = threading.Lock()
         self._prefix: _PrefixState | None = None
+        self._rows: list[_KeptRow] = []  # rows computed past `_prefix` since it was set
+        # Off: every committed step is computed again by the prefix forward (the engine before K/V was kept).
+        self.keep_computed = True
+        # Tokens the prefix forwards computed: "prefix" all of them, "recomputed" those this model had computed
+        # before (in a row past the same prefix) and computed again.
+        self.tokens_forwarded: Counter[str] = Counter()
 
     @property
     def device(self) -> torch.device:
@@ -146,10 +176,10 @@ class TransformersStepModel(TokenizedStepModel):
     def forget_prefix(self) -> None:
         """Drop the cached prefix, so the next call computes its whole prefix (what a cold step costs)."""
         with self._lock:
-            self._prefix = None
+            self._prefix, self._rows = None, []
 
     def _advance(self, ids: tuple[int, ...]) -> _PrefixState:
-        """Bring the cached prefix to `ids`, computing only the tokens the cache does not already hold.
+        """Bring the cached prefix to `ids`, computing only the tokens the cache (or a kept row) does not hold.
 
         A prefix that does not extend the cached one (a new problem or run) starts a fresh cache rather than
         cropping the old one: the prompt is short, and a replay then repeats the same float arithmetic, so the
@@ -157,21 +187,52 @@ class TransformersStepModel(TokenizedStepModel):
         state = self._prefix
         if state is not None and state.ids == ids:
             return state
+        seen = 0  # how far a row computed past the cached prefix agrees with `ids`
         if state is not None and len(state.ids) < len(ids) and ids[: len(state.ids)] == state.ids:
-            cache, new = state.cache, ids[len(state.ids):]
+            cache, done = state.cache, len(state.ids)
+            seen = done + max((_common_prefix(ids[done:], r.ids[done:]) for r in self._rows), default=0)
+            kept = max((r for r in self._rows if r.layers is not None and len(r.ids) < len(ids)
+                        and ids[: len(r.ids)] == r.ids), key=lambda r: len(r.ids), default=None)
+            if kept is not None:
+                cache, done = self._grown(cache, kept), len(kept.ids)
         else:
-            cache, new = DynamicCache(config=self.model.config), ids
-        out = self.model(input_ids=torch.tensor([new], device=self.device), past_key_values=cache,
+            cache, done = DynamicCache(config=self.model.config), 0
+        self.tokens_forwarded.update(prefix=len(ids) - done, recomputed=max(0, seen - done))
+        out = self.model(input_ids=torch.tensor([ids[done:]], device=self.device), past_key_values=cache,
                          use_cache=True, logits_to_keep=1)
-        self._prefix = _PrefixState(ids, out.past_key_values, out.logits[0, -1].float())
+        self._prefix, self._rows = _PrefixState(ids, out.past_key_values, out.logits[0, -1].float()), []
         return self._prefix
 
     @staticmethod
+    def _grown(cache: DynamicCache, kept: _KeptRow) -> DynamicCache:
+        """The prefix cache extended in place by a kept row's K/V (in the cache's dtype)."""
+        for layer, (keys, values) in zip(cache.layers, kept.layers):
+            layer.keys = torch.cat([layer.keys, keys.to(layer.keys.dtype)], dim=-2)
+            layer.values = torch.cat([layer.values, values.to(layer.values.dtype)], dim=-2)
+        return cache
+
+    def _keep_row(self, cache: DynamicCache, row: int, ids: tuple[int, ...]) -> None:
+        """Remember that batch row `row` of `cache` computed `ids` (the prefix + its tokens), with a copy of the
+        K/V past the prefix when keeping is on: rows leave a batch as they finish, so it is taken before."""
+        start = len(self._prefix.ids)
+        layers = None
+        if self.keep_computed and len(ids) > start:
+            end = len(ids)
+            layers = [(layer.keys[row : row + 1, :, start:end].clone(), layer.values[row : row + 1, :, start:end].clone())
+                      for layer in cache.layers]
+        self._rows.append(_KeptRow(ids, layers))
+
+    @staticmethod
     def _expanded(cache: DynamicCache, rows: int) -> DynamicCache:
-        copied = copy.deepcopy(cache)
-        if rows > 1:
-            copied.batch_repeat_interleave(rows)
-        return copied
+        """`rows` rows of the cache for a batch, as views of the prefix's tensors (no copy): a DynamicCache grows
+        by concatenation into new tensors and drops rows by indexing, so the prefix's own are never written."""
+        expanded = copy.copy(cache)
+        expanded.layers = [copy.copy(layer) for layer in cache.layers]
+        for layer in expanded.layers:
+            if layer.is_initialized:
+                layer.keys = layer.keys.expand(rows, -1, -1, -1)
+                layer.values = layer.values.expand(rows, -1, -1, -1)
+        return expanded
 
     def _for_decoder(self, cache: DynamicCache) -> DynamicCache:
         """The cache in the decoder's dtype (the int8 decoder attends in bf16), converted in place."""
@@ -180,12 +241,13 @@ class TransformersStepModel(TokenizedStepModel):
     def _sample(
         self, cache: DynamicCache, logits: torch.Tensor, *, temperature: float, max_tokens: int, seed: int,
         stop: Callable[[str, str], bool], stop_reason: str,
-        attention: torch.Tensor | None = None, positions: torch.Tensor | None = None,
+        attention: torch.Tensor | None = None, positions: torch.Tensor | None = None, keep_rows: bool = False,
     ) -> list[Draft]:
         """Sample one continuation per row of `logits` (the next-token logits after `cache`) on the decoder.
         A row ends at EOS, when `stop(text so far, last token's text)` holds (finish reason `stop_reason`), or
         after `max_tokens` tokens; finished rows leave the batch, so the others run cheaper. `attention` and
-        `positions` ([rows, cache length] and [rows], for right-padded rows) are carried along when given."""
+        `positions` ([rows, cache length] and [rows], for right-padded rows) are carried along when given.
+        `keep_rows`: each row's K/V is kept as it finishes (`_keep_row`), for `cache` = the cached prefix's rows."""
         rows = logits.shape[0]
         cache = self._for_decoder(cache)
         generator = torch.Generator(device=self.device).manual_seed(seed)
@@ -210,6 +272,8 @@ class TransformersStepModel(TokenizedStepModel):
                     finish[row] = stop_reason
                 elif len(tokens[row]) < max_tokens:
                     still.append(k)
+            for k in sorted(set(range(len(active))) - set(still)) if keep_rows else ():
+                self._keep_row(cache, k, self._prefix.ids + tuple(tokens[active[k]][:-1]))
             if not still:
                 break
             if len(still) < len(active):
@@ -243,7 +307,7 @@ class TransformersStepModel(TokenizedStepModel):
             # A blank line may span two tokens: look at the characters before this token's text too.
             reach = len(step_end) - 1
             return self._sample(self._expanded(state.cache, n), logits, temperature=temperature,
-                                max_tokens=max_tokens, seed=seed, stop_reason="step",
+                                max_tokens=max_tokens, seed=seed, stop_reason="step", keep_rows=True,
                                 stop=lambda text, piece: step_end in text[max(0, len(text) - len(piece) - reach):])
 
     @torch.inference_mode()
@@ -275,6 +339,7 @@ class TransformersStepModel(TokenizedStepModel):
                 logp = _log_softmax(logits, temperature).gather(-1, targets[..., None]).squeeze(-1).tolist()
                 for r, seq in enumerate(chunk):
                     values[start + r] += tuple(logp[r][: len(seq) - 1])
+                    self._keep_row(cache, r, state.ids + tuple(seq[:-1]))
             return values
 
     @torch.inference_mode()

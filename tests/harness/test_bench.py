@@ -2,9 +2,11 @@
 
 import json
 
+import pytest
 import torch
 
-from gsi_core.bench import ForwardClock, TimedReward
+from gsi_core.bench import ForwardClock, TimedReward, cpu_flags
+from gsi_core.cost_model import TokenCosts, Workload, break_even_acceptance, floor_ratio
 from gsi_core.provenance import cpu_fields, vector_extensions
 
 from support import cli
@@ -94,3 +96,30 @@ def test_bench_refuses_a_preset_served_by_vllm():
     done = cli("bench", "--preset", "paper-vllm")
     assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1
     assert done.stderr.startswith("error: preset paper-vllm serves its models on vLLM") and "measure_vllm_step" in done.stderr
+
+
+def test_bench_measures_costs_and_the_economics_they_make(tmp_path, tiny_presets_file):
+    out = tmp_path / "bench.json"
+    done = cli("bench", "--preset", "tiny", "--measures", "costs", "--problems", "1", "--steps", "3",
+               "--out", str(out), env={"GSI_PRESETS_FILE": tiny_presets_file})
+    assert done.returncode == 0, done.stderr
+    result = json.loads(out.read_text())
+    costs = result["costs"]
+    token_costs = TokenCosts.from_dict(costs["token_costs"])
+    assert token_costs.to_dict() == costs["token_costs"] and all(v >= 0 for v in costs["token_costs"].values())
+    assert token_costs.small_decode > 0 and token_costs.big_decode > 0
+    assert token_costs.scoring_call_seconds(64) > 0 and costs["measured"]["scoring_call_seconds"]["64"] > 0
+    work = Workload(costs["n_small"], costs["n_big"], costs["tokens"], costs["recomputed_per_committed_token"]["small"],
+                    costs["recomputed_per_committed_token"]["big"])
+    assert costs["floor_ratio"] == pytest.approx(floor_ratio(token_costs, work))
+    assert costs["break_even_acceptance"] == break_even_acceptance(token_costs, work)
+    assert costs["ratio_by_acceptance"]["1.0"] == pytest.approx(costs["floor_ratio"])
+    n_small, n_big = costs["n_small"], costs["n_big"]
+    assert {(w["n_small"], w["n_big"]) for w in costs["widths"]} >= {(2, n_big), (n_small, 2 * n_big)}
+    assert costs["gpu_like"]["floor_ratio"] < costs["floor_ratio"] or token_costs.big_scoring <= 0.1 * token_costs.big_decode
+    # K/V kept: no committed token computed twice; switched off, most of them are
+    assert costs["recomputed_per_committed_token"] == {"small": 0.0, "big": 0.0}
+    before = costs["recomputation_without_kept_kv"]["recomputed_per_committed_token"]
+    assert before["big"] > 0.5 and costs["recomputation"]["committed_tokens"] > 0
+    assert costs["prefix_copy"]["deepcopy_seconds"] > 0 and costs["cpu"]["flags"] == cpu_flags()["flags"]
+    assert "tokens computed again per committed token" in done.stdout and done.stdout == result["table"] + "\n"

@@ -273,3 +273,33 @@ def test_the_floor_also_applies_to_the_fallbacks_candidates():
     assert (summary.tokens_small, summary.tokens_big) == (3, 3) and summary.timings.fallback > 0
     accepted = list(toy_run("gsi", HOPELESS_FALLBACK, threshold=-math.inf, reward_floor=0.1))[-1]
     assert accepted.stop_reason == "eos" and accepted.solution == "Step A"
+
+
+def _agree(a, b):
+    """Equal, except floats within 1e-4 (relative above 1)."""
+    if isinstance(a, float) and isinstance(b, float):
+        return abs(a - b) <= 1e-4 * max(1.0, abs(a))
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_agree(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)):
+        return len(a) == len(b) and all(_agree(x, y) for x, y in zip(a, b))
+    return a == b
+
+
+@pytest.mark.parametrize("name, threshold", [("gsi", -1e9), ("gsi", 1e9), ("rsd", None), ("sbon-big", None),
+                                             ("sbon-small", None)])
+def test_kept_keys_and_values_change_no_decision_and_compute_no_token_twice(name, threshold, small, big, verifier,
+                                                                          config):
+    """Reusing the K/V a batched forward computed (instead of one forward of the committed step) changes the
+    float rounding of later log-probs (last digits: a batched forward sums in another order), nothing else."""
+    if threshold is not None:
+        config = config.replace(threshold=threshold)
+    kept = without_times(run(name, small, big, verifier, config))
+    recomputed = {role: model.tokens_forwarded["recomputed"] for role, model in (("small", small), ("big", big))}
+    for model in (small, big):
+        model.forget_prefix()
+        model.keep_computed = False
+    again = without_times(run(name, small, big, verifier, config))
+    assert _agree(kept, again) and len(kept) > 3
+    assert recomputed == {"small": 0, "big": 0}
+    assert small.tokens_forwarded["recomputed"] + big.tokens_forwarded["recomputed"] > 0

@@ -127,14 +127,46 @@ def test_the_prefix_cache_makes_a_step_cost_the_step_not_the_solution(small):
         steps.append(draft(small, steps=steps, n=2, seed=seed)[0])
     recorder = ForwardRecorder(small)
     next_drafts = draft(small, steps=steps, n=2, seed=9, max_tokens=4)
-    # one prefill forward of exactly the last committed step, then one token per decoding iteration
-    assert recorder.lengths[0] == len(steps[-1].token_ids)
+    # the committed step was drafted here, its K/V kept: one forward of its last token, then one per decoding iteration
+    assert recorder.lengths[0] == 1 and len(steps[-1].token_ids) > 1
     assert all(length == 1 for length in recorder.lengths[1:])
     # scoring at the same prefix computes only the candidates (minus their last token)
     recorder.lengths.clear()
     small.logprobs(PROMPT, steps, next_drafts, temperature=T)
     width = max(len(d.token_ids) for d in next_drafts) - 1
     assert recorder.lengths == ([width] if width > 0 else [])
+
+
+def test_a_step_the_model_drafted_or_scored_is_not_computed_again_and_stays_exact(small, big):
+    candidates = draft(small, n=4, seed=3)
+    big.logprobs(PROMPT, [], candidates, temperature=T)
+    committed = max(candidates, key=lambda d: len(d.token_ids))
+    assert len(committed.token_ids) > 2
+    recorders = {"small": ForwardRecorder(small), "big": ForwardRecorder(big)}
+    next_drafts = draft(small, steps=[committed], n=3, seed=4)
+    scored = big.token_logprobs(PROMPT, [committed], next_drafts, temperature=T)
+    # π_S drafted it and π_B scored it: each forwards only its last token before the next step
+    assert recorders["small"].lengths[0] == recorders["big"].lengths[0] == 1
+    for model in (small, big):
+        assert model.tokens_forwarded["recomputed"] == 0
+    prefix = small.prefix_ids(PROMPT, [committed])
+    for d, values in zip(next_drafts, scored):
+        assert d.token_logprobs == pytest.approx(reference_token_logprobs(small, prefix, d.token_ids), abs=1e-4)
+        assert values == pytest.approx(reference_token_logprobs(big, prefix, d.token_ids), abs=1e-4)
+
+
+def test_a_step_the_model_never_saw_is_computed_and_switching_keeping_off_recomputes_its_own(small, big):
+    theirs = draft(big, n=2, seed=5)[0]  # a fallback step: π_S never saw it
+    draft(small, n=2, seed=5, max_tokens=1)  # π_S holds the prompt
+    recorder = ForwardRecorder(small)
+    draft(small, steps=[theirs], n=2, seed=6)
+    assert recorder.lengths[0] == len(theirs.token_ids) and small.tokens_forwarded["recomputed"] == 0
+    small.keep_computed = False
+    own = draft(small, steps=[theirs], n=2, seed=7)[0]
+    recorder.lengths.clear()
+    draft(small, steps=[theirs, own], n=2, seed=8)
+    assert recorder.lengths[0] == len(own.token_ids)  # all of it again
+    assert small.tokens_forwarded["recomputed"] == len(own.token_ids) - 1  # all but the never-forwarded last token
 
 
 def test_a_different_prefix_restarts_the_cache_and_stays_exact(small):

@@ -1,0 +1,74 @@
+"""`python -m gsi_core report DIR --predict-costs COSTS.json`: each saved run's wall time predicted from its own
+events and measured per-token costs, against what it measured, per stage, with the median and worst error."""
+
+from __future__ import annotations
+
+import json
+import statistics
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .cost_model import TokenCosts, predict_run_seconds
+from .evaluation import RunDirectory
+
+STAGES = ("drafting", "scoring", "reward", "fallback")
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """One run: predicted and measured seconds per stage, and its wall time."""
+
+    key: tuple[str, str, int]
+    predicted: dict[str, float]
+    measured: dict[str, float]
+    wall: float
+
+    @property
+    def error(self) -> float:
+        """(predicted − measured) ÷ measured wall time."""
+        return (self.predicted["total"] - self.wall) / self.wall
+
+
+def read_costs(path: Path | str) -> TokenCosts:
+    """TokenCosts from a bench JSON (`costs.token_costs`) or a bare `TokenCosts.to_dict()` file."""
+    data = json.loads(Path(path).read_text())
+    return TokenCosts.from_dict(data["costs"]["token_costs"] if "costs" in data else data)
+
+
+def predictions(directory: Path | str, costs: TokenCosts) -> list[Prediction]:
+    """Every run of an eval directory whose events were saved, predicted (an older directory has none)."""
+    runs = RunDirectory(directory).saved_events()
+    if not runs:
+        raise ValueError(f"{directory} holds no saved events (events/): run it again with this version's eval")
+    return [Prediction(key, predict_run_seconds(run, costs),
+                       {stage: getattr(run.summary.timings, stage) for stage in STAGES}, run.summary.wall_time)
+            for key, run in runs.items() if run.summary is not None]
+
+
+def prediction_report(rows: list[Prediction]) -> str:
+    """A Markdown table, a run a row (predicted / measured seconds per stage), then the median and worst error."""
+    lines = ["| problem | method | " + " | ".join(f"{s} (pred / meas)" for s in STAGES) + " | wall (pred / meas) | error |",
+             "|---" * (len(STAGES) + 4) + "|"]
+    for row in rows:
+        cells = " | ".join(f"{row.predicted[s]:.1f} / {row.measured[s]:.1f}" for s in STAGES)
+        lines.append(f"| {row.key[0]} | {row.key[1]} | {cells} | {row.predicted['total']:.1f} / {row.wall:.1f} "
+                     f"| {row.error:+.1%} |")
+    errors = [abs(row.error) for row in rows]
+    lines += ["", f"Relative error of the predicted wall time over {len(rows)} runs: median {statistics.median(errors):.1%},"
+              f" worst {max(errors):.1%}."]
+    return "\n".join(lines)
+
+
+def summary(rows: list[Prediction]) -> dict[str, Any]:
+    """The errors as numbers, and the predicted and measured GSI ÷ sbon-big time over the runs both methods have."""
+    errors = [abs(row.error) for row in rows]
+    by = {(row.key[0], row.key[2], row.key[1]): row for row in rows}
+    pairs = [(by[p, s, "gsi"], by[p, s, "sbon-big"]) for p, s, m in by if m == "gsi" and (p, s, "sbon-big") in by]
+    result: dict[str, Any] = {"runs": len(rows), "median_error": statistics.median(errors), "worst_error": max(errors)}
+    if pairs:
+        result["gsi_over_sbon_big"] = {
+            "measured": sum(g.wall for g, _ in pairs) / sum(b.wall for _, b in pairs),
+            "predicted": sum(g.predicted["total"] for g, _ in pairs) / sum(b.predicted["total"] for _, b in pairs),
+            "pairs": len(pairs)}
+    return result
