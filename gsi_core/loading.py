@@ -4,6 +4,7 @@ loading → models, rewards, vllm_backend → vocabulary."""
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,7 @@ import torch
 from .config import BACKENDS, OFFLINE_PREFIX, ConfigError, ModelSpec, Preset, RewardSpec  # noqa: F401
 from .models import TransformersStepModel
 from .offline_weights import materialize
+from . import qwen_prm
 from .rewards import CalibratedVerifier, ProcessRewardModel, StepVerifier
 from .vllm_backend import VLLMClient, VLLMProcessRewardModel, VLLMStepModel
 from .vocabulary import RewardModel, StepModel
@@ -127,13 +129,27 @@ def load_reward(reward: RewardSpec | dict[str, Any]) -> RewardModel:
     if spec.backend == "vllm":
         client, tokenizer = connect_vllm(spec)
         return VLLMProcessRewardModel(client, spec.model, tokenizer, step_token=reward.step_token, name=spec.label)
-    from transformers import AutoConfig, AutoModel, AutoModelForTokenClassification
-
-    architectures = AutoConfig.from_pretrained(
-        spec.model, trust_remote_code=spec.trust_remote_code).architectures or [""]
-    model_class = AutoModelForTokenClassification if architectures[0].endswith("ForTokenClassification") else AutoModel
+    spec, model_class = prm_class(spec)
     model, tokenizer = load_pretrained(spec, model_class)
     return ProcessRewardModel(model, tokenizer, name=spec.label, step_token=reward.step_token)
+
+
+def prm_class(spec: ModelSpec) -> tuple[ModelSpec, Any]:
+    """The spec to load a PRM with, and its class: transformers' own code wherever it has the architecture
+    (Qwen2.5-Math-PRM's, built in `qwen_prm`, with remote code off; a token-classification head), the
+    repository's code (`AutoModel`) only for another architecture whose spec opts in with `trust_remote_code`."""
+    from transformers import AutoModel, AutoModelForTokenClassification, PretrainedConfig
+
+    config, _ = PretrainedConfig.get_config_dict(spec.model)  # config.json as it is: no code of its own runs
+    architecture = (config.get("architectures") or [""])[0]
+    if architecture == qwen_prm.ARCHITECTURE:
+        return dataclasses.replace(spec, trust_remote_code=False), qwen_prm.Qwen2ForProcessRewardModel
+    if architecture.endswith("ForTokenClassification"):
+        return spec, AutoModelForTokenClassification
+    if spec.trust_remote_code:
+        return spec, AutoModel
+    raise ConfigError(f"reward model {spec.model!r}: transformers has no per-token classifier for its architecture "
+                      f"{architecture or '(none named)'}; set trust_remote_code: true to run the repository's code")
 
 
 @dataclass(frozen=True)
