@@ -1,7 +1,7 @@
 """GSI explorer: watch Guided Speculative Inference decide each reasoning step, inspect rejections, compare.
 
 `python app.py` serves it on http://127.0.0.1:7860 with the preset from GSI_PRESET (default: `offline-cpu`
-without a GPU, `paper` with one). Models load on the first run (at start-up on a ZeroGPU Space).
+without a GPU, `paper` with one). Models load on the first run (at start-up, on `cuda`, on a ZeroGPU Space).
 """
 
 from __future__ import annotations
@@ -11,7 +11,8 @@ import os
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
-from gsi_ui.gpu import on_zero_gpu  # noqa: E402  (first: on ZeroGPU `spaces` must be imported before torch)
+# first: on ZeroGPU `spaces` must be imported before torch
+from gsi_ui.gpu import on_zero_gpu, zero_gpu_placement  # noqa: E402
 
 import gradio as gr  # noqa: E402
 
@@ -41,8 +42,9 @@ CSS = """
 
 
 def build_demo(preset: str | None = None) -> gr.Blocks:
-    """The whole app for one preset; models load on the first run, or here on ZeroGPU (outside any GPU call)."""
-    chosen = get_preset(preset)
+    """The whole app for one preset; models load on the first run, or here on ZeroGPU: on `cuda`, at the module's
+    top level (`demo = build_demo()`), outside any GPU call."""
+    chosen = zero_gpu_placement(get_preset(preset))
     store = ModelStore(chosen)
     if on_zero_gpu():
         store.get()

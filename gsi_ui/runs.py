@@ -16,7 +16,7 @@ from gsi_core.loading import Components, load_components
 from gsi_core.methods import run_method
 from gsi_core.vocabulary import check_problem as check_nonempty
 
-from .gpu import gpu, gpu_seconds, on_zero_gpu, within_seconds
+from .gpu import gpu, gpu_seconds, held_seconds, on_zero_gpu, within_seconds
 
 EXAMPLES_FILE = Path(__file__).resolve().parents[1] / "assets" / "examples.jsonl"
 MAX_PROBLEM_CHARS = 4000
@@ -85,7 +85,7 @@ class ModelStore:
     def _run(self, method: str, problem: str, config: DecodingConfig) -> Iterator[Event]:
         """The run's events; on ZeroGPU it ends between steps when its call's time is nearly up (no summary)."""
         parts = self.get()
-        budget = run_seconds(method, config) if on_zero_gpu() else None
+        budget = held_seconds(run_seconds(method, config)) if on_zero_gpu() else None
         yield from within_seconds(run_method(method, problem, parts.small, parts.big, parts.reward, config), budget)
 
     @property
