@@ -81,11 +81,17 @@ def load_step_model(spec: ModelSpec) -> StepModel:
     if spec.backend == "vllm":
         return connect_vllm_model(spec)
     model, tokenizer = load_pretrained(spec, AutoModelForCausalLM)
-    int8_decode = spec.int8_decode and model.device.type == "cpu"
-    if spec.int8_decode and not int8_decode:
-        print(f"[gsi] {spec.label}: int8_decode is for CPUs; decoding on {model.device} with the loaded weights",
-              file=sys.stderr)
-    return TransformersStepModel(model, tokenizer, name=spec.label, int8_decode=int8_decode)
+    return TransformersStepModel(model, tokenizer, name=spec.label,
+                                 int8_decode=int8_decode_applies(spec, model.device))
+
+
+def int8_decode_applies(spec: ModelSpec, device: torch.device) -> bool:
+    """Whether `spec`'s int8 decoding runs on `device`. A preset written for a CPU (offline-cpu, hub-cpu) may load
+    on a GPU: there it is ignored, and said so once, since its int8 kernel is a CPU kernel."""
+    if spec.int8_decode and device.type != "cpu":
+        print(f"[gsi] {spec.label}: int8_decode ignored on {device}: it runs on CPUs only (torch's int8 weight "
+              f"kernel is a CPU kernel); decoding uses the loaded {device.type} weights", file=sys.stderr)
+    return spec.int8_decode and device.type == "cpu"
 
 
 def connect_vllm(spec: ModelSpec) -> tuple[Any, Any]:
