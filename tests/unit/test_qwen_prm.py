@@ -22,7 +22,8 @@ REMOTE_CODE = "raise RuntimeError('the repository code ran')\n"
 @pytest.fixture
 def checkpoint(tmp_path, tokenizer):
     """A tiny Qwen2ForProcessRewardModel checkpoint as the hub ships the real one: config, safetensors named
-    `model.*` / `score.0.*` / `score.2.*`, tokenizer, and repository code for `AutoConfig` and `AutoModel`, which must never run."""
+    `model.*` / `score.0.*` / `score.2.*`, tokenizer, and repository code for `AutoConfig` and `AutoModel`, which
+    must never run."""
     reference = save_vllm_prm(tokenizer, seed=5, path=tmp_path)
     for module in ("configuration_qwen2_rm", "modeling_qwen2_rm"):
         (tmp_path / f"{module}.py").write_text(REMOTE_CODE)
