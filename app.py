@@ -2,7 +2,7 @@
 
 `python app.py` serves it on http://127.0.0.1:7860 with the preset from GSI_PRESET (default: `offline-cpu`
 without a GPU, `paper` with one). Models load on the first run; on a Space or with GSI_PRELOAD=1 they start
-loading in the background at start-up (on ZeroGPU, before serving).
+loading in the background at start-up (on a ZeroGPU Space, on `cuda`, before serving).
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from pathlib import Path
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
-from gsi_ui.gpu import on_zero_gpu  # noqa: E402  (first: on ZeroGPU `spaces` must be imported before torch)
+# first: on ZeroGPU `spaces` must be imported before torch
+from gsi_ui.gpu import on_zero_gpu, zero_gpu_placement  # noqa: E402
 
 import gradio as gr  # noqa: E402
 
@@ -50,9 +51,10 @@ def results_dirs_from_environment() -> list[Path]:
 
 
 def build_demo(preset: str | None = None, results_dirs: Sequence[Path] | None = None) -> gr.Blocks:
-    """The whole app for one preset; models load on the first run, or here on ZeroGPU (outside any GPU call).
-    Saved benchmark runs are looked for under `results_dirs` (default: `GSI_RESULTS_DIR`)."""
-    chosen = get_preset(preset)
+    """The whole app for one preset; models load on the first run, or here on ZeroGPU: on `cuda`, at the module's
+    top level (`demo = build_demo()`), outside any GPU call. Saved benchmark runs are looked for under
+    `results_dirs` (default: `GSI_RESULTS_DIR`)."""
+    chosen = zero_gpu_placement(get_preset(preset))
     store = ModelStore(chosen)
     if on_zero_gpu():
         store.get()

@@ -4,6 +4,7 @@ loading → models, rewards, vllm_backend → vocabulary."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from .config import BACKENDS, OFFLINE_PREFIX, ConfigError, ModelSpec, Preset, Re
 from .bf16_storage import compute_in_fp32, stored_in_bf16
 from .models import TransformersStepModel
 from .offline_weights import materialize
+from . import qwen_prm
 from .progress import LOADING, QUANTIZING, report
 from .rewards import CalibratedVerifier, ProcessRewardModel, StepTokenPRM, StepVerifier
 from .vllm_backend import VLLMClient, VLLMProcessRewardModel, VLLMStepModel
@@ -102,13 +104,19 @@ def load_step_model(spec: ModelSpec) -> StepModel:
         return connect_vllm_model(spec)
     # With int8 copies decoding, the loaded weights serve prefill and scoring only: bf16 storage costs them little.
     model, tokenizer = load_pretrained(spec, AutoModelForCausalLM, bf16_storage=spec.int8_decode)
-    int8_decode = spec.int8_decode and model.device.type == "cpu"
-    if spec.int8_decode and not int8_decode:
-        print(f"[gsi] {spec.label}: int8_decode is for CPUs; decoding on {model.device} with the loaded weights",
-              file=sys.stderr)
+    int8_decode = int8_decode_applies(spec, model.device)
     if int8_decode:
         report(QUANTIZING, spec.label)
     return TransformersStepModel(model, tokenizer, name=spec.label, int8_decode=int8_decode)
+
+
+def int8_decode_applies(spec: ModelSpec, device: torch.device) -> bool:
+    """Whether `spec`'s int8 decoding runs on `device`. A preset written for a CPU (offline-cpu, hub-cpu) may load
+    on a GPU: there it is ignored, and said so once, since its int8 kernel is a CPU kernel."""
+    if spec.int8_decode and device.type != "cpu":
+        print(f"[gsi] {spec.label}: int8_decode ignored on {device}: it runs on CPUs only (torch's int8 weight "
+              f"kernel is a CPU kernel); decoding uses the loaded {device.type} weights", file=sys.stderr)
+    return spec.int8_decode and device.type == "cpu"
 
 
 def connect_vllm(spec: ModelSpec) -> tuple[Any, Any]:
@@ -152,11 +160,7 @@ def load_reward(reward: RewardSpec | dict[str, Any]) -> RewardModel:
     if spec.backend == "vllm":
         client, tokenizer = connect_vllm(spec)
         return VLLMProcessRewardModel(client, spec.model, tokenizer, step_token=reward.step_token, name=spec.label)
-    from transformers import AutoConfig, AutoModel, AutoModelForTokenClassification
-
-    architectures = AutoConfig.from_pretrained(
-        spec.model, trust_remote_code=spec.trust_remote_code).architectures or [""]
-    model_class = AutoModelForTokenClassification if architectures[0].endswith("ForTokenClassification") else AutoModel
+    spec, model_class = prm_class(spec)
     model, tokenizer = load_pretrained(spec, model_class)
     return ProcessRewardModel(model, tokenizer, name=spec.label, step_token=reward.step_token)
 
@@ -165,6 +169,24 @@ def reward_scale(reward: RewardSpec) -> RewardScale:
     """The scale of the reward a spec names, without loading a model: a model-free reward is built (at once),
     a PRM's is the one its class declares."""
     return load_reward(reward).scale if reward.model is None else StepTokenPRM.scale
+
+
+def prm_class(spec: ModelSpec) -> tuple[ModelSpec, Any]:
+    """The spec to load a PRM with, and its class: transformers' own code wherever it has the architecture
+    (Qwen2.5-Math-PRM's, built in `qwen_prm`, with remote code off; a token-classification head), the
+    repository's code (`AutoModel`) only for another architecture whose spec opts in with `trust_remote_code`."""
+    from transformers import AutoModel, AutoModelForTokenClassification, PretrainedConfig
+
+    config, _ = PretrainedConfig.get_config_dict(spec.model)  # config.json as it is: no code of its own runs
+    architecture = (config.get("architectures") or [""])[0]
+    if architecture == qwen_prm.ARCHITECTURE:
+        return dataclasses.replace(spec, trust_remote_code=False), qwen_prm.Qwen2ForProcessRewardModel
+    if architecture.endswith("ForTokenClassification"):
+        return spec, AutoModelForTokenClassification
+    if spec.trust_remote_code:
+        return spec, AutoModel
+    raise ConfigError(f"reward model {spec.model!r}: transformers has no per-token classifier for its architecture "
+                      f"{architecture or '(none named)'}; set trust_remote_code: true to run the repository's code")
 
 
 @dataclass(frozen=True)

@@ -152,7 +152,11 @@ class TransformersStepModel(TokenizedStepModel):
 
     def __init__(self, model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, name: str | None = None,
                  int8_decode: bool = False):
-        """`int8_decode`: decode-sized forwards run on an `int8_decoder` copy (see the module's docstring)."""
+        """`int8_decode`: decode-sized forwards run on an `int8_decoder` copy (see the module's docstring); CPU
+        only, refused for a model elsewhere."""
+        if int8_decode and model.device.type != "cpu":
+            raise ValueError(f"int8_decode runs on CPUs only (torch's int8 weight kernel is a CPU kernel); this model "
+                             f"is on {model.device}: leave int8_decode off there")
         eos = model.generation_config.eos_token_id if model.generation_config else None
         super().__init__(tokenizer, name or getattr(model, "name_or_path", None) or type(model).__name__, eos)
         self.model = model.eval()

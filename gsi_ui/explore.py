@@ -14,7 +14,7 @@ from gsi_core.figures import (candidates_figure, candidates_summary, latency_fig
                               timeline_summary)
 from gsi_core.methods import METHODS
 
-from .gpu import GPU_SECONDS_LIMIT
+from .gpu import HELD_SECONDS_LIMIT
 from .reward_scale import threshold_help, threshold_info
 from .runs import MAX_UI_N, Example, ModelStore, check_problem, make_config
 from .state import RunState
@@ -136,7 +136,7 @@ def render(store: ModelStore, examples: list[Example]) -> dict:
             yield _render(current, started, running=not done, export_dir=export_dir if done else None)
         if current.summary is None:
             yield (gr.skip(),) * 4 + (f"**Stopped at the GPU time limit** after {len(current.steps)} steps: one call "
-                                      f"here runs at most {GPU_SECONDS_LIMIT} s; lower n_small, n_big or the step cap.",) + (gr.skip(),) * 3
+                                      f"here runs at most {HELD_SECONDS_LIMIT} s; lower n_small, n_big or the step cap.",) + (gr.skip(),) * 3
 
     def inspect(state: RunState, index):
         step = next((s for s in state.steps if s.index == index), None)

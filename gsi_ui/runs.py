@@ -13,7 +13,7 @@ from gsi_core.loading import Components, load_components, reward_scale
 from gsi_core.methods import run_method
 from gsi_core.vocabulary import RewardScale, check_problem as check_nonempty
 
-from .gpu import gpu, gpu_seconds, on_zero_gpu, within_seconds
+from .gpu import gpu, gpu_seconds, held_seconds, on_zero_gpu, within_seconds
 from .preload import BackgroundLoader
 
 EXAMPLES_FILE = Path(__file__).resolve().parents[1] / "assets" / "examples.jsonl"
@@ -86,7 +86,7 @@ class ModelStore:
     def _run(self, method: str, problem: str, config: DecodingConfig) -> Iterator[Event]:
         """The run's events; on ZeroGPU it ends between steps when its call's time is nearly up (no summary)."""
         parts = self.get()
-        budget = run_seconds(method, config) if on_zero_gpu() else None
+        budget = held_seconds(run_seconds(method, config)) if on_zero_gpu() else None
         yield from within_seconds(run_method(method, problem, parts.small, parts.big, parts.reward, config), budget)
 
     @property

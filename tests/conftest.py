@@ -14,14 +14,19 @@ from testkit.tiny import build_long_lm, build_lm, build_prm, build_tokenizer  # 
 
 # Each folder is a layer; its tests carry the layer's marker, so `pytest -m app` runs one layer alone.
 LAYER_MARKERS = {"unit": "unit", "figures": "figures", "harness": "harness", "app": "app", "browser": "browser",
-                 "offline": "offline_pair", "vllm": "vllm", "space": "space"}
+                 "offline": "offline_pair", "vllm": "vllm", "space": "space", "gpu": "gpu"}
 
 
 def pytest_collection_modifyitems(items):
+    import torch
+
+    no_cuda = pytest.mark.skip(reason="needs a CUDA GPU: torch sees none here")
     for item in items:
         layer = Path(item.fspath).parent.name
         if layer in LAYER_MARKERS:
             item.add_marker(LAYER_MARKERS[layer])
+        if layer == "gpu" and not torch.cuda.is_available():
+            item.add_marker(no_cuda)
 
 
 @pytest.fixture(scope="session")

@@ -131,7 +131,7 @@ def test_a_preset_points_at_vllm_servers():
     served = paper.on_vllm({"small": "http://s", "big": "http://b", "reward": "http://r"}, {"big": "big-7b"})
     assert served.served and not paper.served
     assert (served.small.model, served.small.url, served.big.model) == (paper.small.model, "http://s", "big-7b")
-    assert served.reward.model.backend == "vllm" and served.reward.model.trust_remote_code  # other settings kept
+    assert served.reward.model.backend == "vllm" and served.reward.step_token == paper.reward.step_token  # kept
     offline = get_preset("offline-cpu")
     local_reward = offline.on_vllm({"small": "http://s", "big": "http://b"}, {})
     assert local_reward.reward == offline.reward and local_reward.small.dtype == "auto"  # the verifier needs no server
