@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
@@ -31,20 +31,26 @@ STAGE_WORK = {
 
 @dataclass(frozen=True)
 class MachineCosts:
-    """Per-token costs measured on one machine (the `costs` part of `bench --measures costs`' JSON), the share of
-    a committed step each model still forwards again, and where and when they were measured."""
+    """Per-token costs measured on one machine (the `costs` part of `bench --measures costs`' JSON), where and
+    when, the share of a committed step each model still forwards again (`recomputed`, by role), and, where the
+    bench recorded them, the widths the costs were measured at and its mean draft length."""
 
     token_costs: TokenCosts
-    small_recomputed: float = 1.0
-    big_recomputed: float = 1.0
+    recomputed: dict[str, float] = field(default_factory=dict)
     machine: str = "an unnamed machine"
     date: str = ""
+    widths: tuple[int, int] | None = None  # (n_small, n_big)
+    step_tokens: float | None = None
 
     def priced(self, scoring_over_decoding: float | None = None) -> TokenCosts:
         """These costs, or (given a ratio) the same decoding with π_B's checking priced as on a GPU."""
         if scoring_over_decoding is None:
             return self.token_costs
         return self.token_costs.gpu_like(scoring_over_decoding)
+
+    def workload(self, n_small: int, n_big: int, tokens: float) -> Workload:
+        """A step of this shape with the measured recomputed shares (the cost model's defaults where none are)."""
+        return Workload(n_small, n_big, tokens, **{f"{role}_recomputed": v for role, v in self.recomputed.items()})
 
 
 def load_costs(path: Path | str = DEFAULT_COSTS_PATH) -> MachineCosts | None:
@@ -58,9 +64,11 @@ def load_costs(path: Path | str = DEFAULT_COSTS_PATH) -> MachineCosts | None:
     if "token_costs" not in costs:
         raise ValueError(f"{path} holds no costs.token_costs (write it with `python -m gsi_core bench --measures costs`)")
     recomputed = costs.get("recomputed_per_committed_token") or {}
-    return MachineCosts(TokenCosts.from_dict(costs["token_costs"]), float(recomputed.get("small", 1.0)),
-                        float(recomputed.get("big", 1.0)), str(data.get("machine") or MachineCosts.machine),
-                        str(data.get("date") or ""))
+    widths = (int(costs["n_small"]), int(costs["n_big"])) if "n_small" in costs and "n_big" in costs else None
+    return MachineCosts(TokenCosts.from_dict(costs["token_costs"]),
+                        {role: float(recomputed[role]) for role in ("small", "big") if role in recomputed},
+                        str(data.get("machine") or MachineCosts.machine), str(data.get("date") or ""), widths,
+                        float(costs["tokens"]) if costs.get("tokens") else None)
 
 
 # --- what the run's events say ------------------------------------------------------------------------------
@@ -73,7 +81,7 @@ class RunShape:
     method: str
     n_small: int
     n_big: int
-    mean_step_tokens: float  # mean length of a candidate step (drafts and π_B's candidates)
+    mean_step_tokens: float  # mean length of a step's candidates (drafts; π_B's own for sbon-big), as the bench
     acceptance: float | None  # accepted ÷ tested steps; None where the method tests none
     steps: int
     stage_seconds: StageTimes
@@ -82,7 +90,7 @@ class RunShape:
     big_checked: int  # drafted tokens π_B scored
 
     def workload(self, costs: MachineCosts) -> Workload:
-        return Workload(self.n_small, self.n_big, self.mean_step_tokens, costs.small_recomputed, costs.big_recomputed)
+        return costs.workload(self.n_small, self.n_big, self.mean_step_tokens)
 
 
 def run_shape(events: Sequence[Event]) -> RunShape | None:
@@ -94,11 +102,12 @@ def run_shape(events: Sequence[Event]) -> RunShape | None:
     config = DecodingConfig(**{k: v for k, v in start.config.items() if k in known})
     steps = [e for e in events if isinstance(e, StepEvent)]
     everything = [c for s in steps for c in (*s.candidates, *s.fallback)]
+    drafts = [c for s in steps for c in s.candidates]
     drafted = [c for c in everything if c.source == "small"]
     tested = [s for s in steps if s.decision != "n.a."]
     return RunShape(
         method=start.method, n_small=config.candidates("small"), n_big=config.candidates("big"),
-        mean_step_tokens=sum(c.num_tokens for c in everything) / len(everything) if everything else 1.0,
+        mean_step_tokens=sum(c.num_tokens for c in drafts) / len(drafts) if drafts else 1.0,
         acceptance=sum(s.decision == "accepted" for s in tested) / len(tested) if tested else None,
         steps=len(steps),
         stage_seconds=StageTimes(*(sum(getattr(s.timings, f.name) for s in steps) for f in dataclasses.fields(StageTimes))),
@@ -169,9 +178,12 @@ def predicted_markdown(shape: RunShape, costs: MachineCosts | None, scoring_over
     work, token = shape.workload(costs), costs.token_costs
     acceptance = "no acceptance (this method tests none)" if shape.acceptance is None else f"acceptance {shape.acceptance:.0%}"
     here, gpu = predict(costs.priced(), work, shape.acceptance), predict(costs.priced(scoring_over_decoding), work, shape.acceptance)
+    widths = "" if costs.widths in (None, (shape.n_small, shape.n_big)) else (
+        f" The costs were measured at n_small = {costs.widths[0]}, n_big = {costs.widths[1]}; a batch's cost per row "
+        "changes with its width, so at this run's n the prediction is rougher.")
     return (
         f"**Predicted by the cost model** for GSI with this run's n_small = {shape.n_small}, n_big = {shape.n_big}, "
-        f"steps of {shape.mean_step_tokens:.1f} tokens and {acceptance}.\n\n"
+        f"drafts of {shape.mean_step_tokens:.1f} tokens and {acceptance}.{widths}\n\n"
         f"- **On this machine** ({costs.machine}{', measured ' + costs.date if costs.date else ''}: π_S writes a "
         f"token in {1000 * token.small_decode:.1f} ms, π_B writes one in {1000 * token.big_decode:.1f} ms and checks "
         f"one in {1000 * token.big_scoring:.1f} ms): {_verdict(here)}\n"

@@ -6,7 +6,7 @@ import dataclasses
 
 import gradio as gr
 
-from gsi_core.cost_model import Workload, break_even_acceptance
+from gsi_core.cost_model import break_even_acceptance
 from gsi_core.figures import toy_curves_figure, toy_distributions_figure
 from gsi_core.theory import (EXACT_METHODS, N_GRID, WORLDS, CurvePoint, curve_point, curves_against_n, expected_reward,
                               gsi_time_ratios, shifted, tilted_target)
@@ -15,7 +15,7 @@ from gsi_core.where_time_goes import GPU_SCORING_OVER_DECODING
 from .time_panel import machine_costs
 
 PRICINGS = ("this machine", "GPU-like")
-TOY_STEP_TOKENS = 32  # the toy world's steps are priced as steps of this many tokens
+TOY_STEP_TOKENS = 32  # a toy step's length in tokens, where the costs file gives no measured draft length
 
 
 def explain(world, n: int, exact: dict, kl: dict, target) -> str:
@@ -45,7 +45,8 @@ def cost_side(curves: list[CurvePoint], point: CurvePoint, pricing: str) -> tupl
         raise gr.Error(f"Unknown pricing {pricing!r}; choose one of {', '.join(PRICINGS)}.")
     gpu = pricing == "GPU-like"
     priced = costs.priced(GPU_SCORING_OVER_DECODING if gpu else None)
-    step = Workload(1, 1, TOY_STEP_TOKENS, costs.small_recomputed, costs.big_recomputed)
+    tokens = costs.step_tokens or TOY_STEP_TOKENS
+    step = costs.workload(1, 1, tokens)
     ratios = gsi_time_ratios(curves, priced, step)
     at_n = gsi_time_ratios([point], priced, step)[0]
     even = break_even_acceptance(priced, dataclasses.replace(step, n_small=point.n, n_big=point.n))
@@ -54,7 +55,7 @@ def cost_side(curves: list[CurvePoint], point: CurvePoint, pricing: str) -> tupl
     breaks = ("it never breaks even, whatever it accepts" if even is None else
               "it is faster at any acceptance" if even == 0 else f"it breaks even at {even:.0%} acceptance")
     return ratios, (f"\n\n**The cost side** (dashed, right axis): GSI's expected time ÷ sbon-big's at each n, from "
-                    f"the cost model {basis}, at GSI's exact acceptance and steps of {TOY_STEP_TOKENS} tokens. At "
+                    f"the cost model {basis}, at GSI's exact acceptance, with steps of {tokens:g} tokens and the per-token costs as measured at every n. At "
                     f"n = {point.n} GSI takes **{at_n:.2f}×** sbon-big's time; {breaks}.")
 
 

@@ -9,7 +9,6 @@ from gradio_client import Client, handle_file
 
 from gsi_core.cost_model import TokenCosts, Workload, ratio
 from gsi_core.theory import WORLDS, curves_against_n, shifted
-from gsi_ui.theory_tab import TOY_STEP_TOKENS
 from support import launch
 
 TOKEN_COSTS = {"small_decode": 0.02, "big_decode": 0.05, "big_scoring": 0.01, "reward": 0.002,
@@ -21,7 +20,7 @@ PROBLEM = "Natalia sold 48 clips in April and half as many in May. How many clip
 def costs_app(tiny_presets_file, tmp_path_factory):
     path = tmp_path_factory.mktemp("costs") / "costs.json"
     path.write_text(json.dumps({"machine": "Panel Test CPU, 2 cores", "date": "2026-12-05",
-                                "costs": {"token_costs": TOKEN_COSTS,
+                                "costs": {"token_costs": TOKEN_COSTS, "tokens": 12.5,
                                           "recomputed_per_committed_token": {"small": 0.5, "big": 0.25}}}))
     previous = os.environ.get("GSI_COSTS_FILE")
     os.environ["GSI_COSTS_FILE"] = str(path)
@@ -34,9 +33,9 @@ def costs_app(tiny_presets_file, tmp_path_factory):
 
 
 def predicted_ratio(events: list[dict], costs: TokenCosts) -> float:
-    """The cost model at the run's own acceptance, n_small, n_big and mean candidate length, read from the export."""
+    """The cost model at the run's own acceptance, n_small, n_big and mean draft length, read from the export."""
     config, steps = events[0]["config"], [e for e in events if e["type"] == "step"]
-    lengths = [c["num_tokens"] for s in steps for c in s["candidates"] + s["fallback"]]
+    lengths = [c["num_tokens"] for s in steps for c in s["candidates"]]
     work = Workload(config["n_small"], config["n_big"], sum(lengths) / len(lengths), 0.5, 0.25)
     acceptance = sum(s["decision"] == "accepted" for s in steps) / len(steps)
     return ratio(costs, work, acceptance)
@@ -74,9 +73,9 @@ def test_the_labs_against_n_chart_carries_gsis_time_against_sbon_big(costs_app):
     series = next(t for t in json.loads(curves["plot"])["data"] if t["name"] == "GSI time ÷ sbon-big's (GPU-like)")
     points = curves_against_n(shifted(WORLDS[world], 1.0), 20.0, 0.5)
     gpu = TokenCosts(**TOKEN_COSTS).gpu_like(0.1)
-    expected = [ratio(gpu, Workload(p.n, p.n, TOY_STEP_TOKENS, 0.5, 0.25), p.exact["gsi"].acceptance) for p in points]
+    expected = [ratio(gpu, Workload(p.n, p.n, 12.5, 0.5, 0.25), p.exact["gsi"].acceptance) for p in points]
     assert series["y"] == pytest.approx(expected, rel=1e-9)
-    assert f"At n = 4 GSI takes **{expected[2]:.2f}×**" in text
+    assert f"At n = 4 GSI takes **{expected[2]:.2f}×**" in text and "steps of 12.5 tokens" in text
     _, here, _ = client.predict(world, 20, 4, 0.5, 1, "this machine", api_name="/tilted_policy")
     mine = next(t for t in json.loads(here["plot"])["data"] if t["name"] == "GSI time ÷ sbon-big's (this machine)")
     assert mine["y"] != series["y"]

@@ -35,7 +35,13 @@ def costs(tmp_path):
 
 def test_the_loader_reads_the_bench_json_and_says_what_is_missing(tmp_path, costs):
     assert costs.token_costs == TokenCosts(**TOKEN_COSTS)
-    assert (costs.small_recomputed, costs.big_recomputed, costs.machine) == (0.5, 0.25, "Test CPU (avx512_bf16), 2 cores")
+    assert (costs.machine, costs.widths, costs.step_tokens) == ("Test CPU (avx512_bf16), 2 cores", None, None)
+    assert costs.workload(3, 2, 7.0) == Workload(3, 2, 7.0, small_recomputed=0.5, big_recomputed=0.25)
+    (tmp_path / "bare.json").write_text(json.dumps({"costs": {"token_costs": TOKEN_COSTS, "n_small": 4, "n_big": 8,
+                                                              "tokens": 21.5}}))
+    bare = load_costs(tmp_path / "bare.json")
+    assert bare.workload(3, 2, 7.0) == Workload(3, 2, 7.0)  # the cost model's own recomputed shares
+    assert (bare.widths, bare.step_tokens) == ((4, 8), 21.5)
     assert load_costs(tmp_path / "absent.json") is None
     (tmp_path / "bad.json").write_text(json.dumps({"costs": {"floor_ratio": 0.7}}))
     with pytest.raises(ValueError, match="costs.token_costs"):
@@ -49,7 +55,7 @@ def test_the_run_shape_is_read_from_its_events(events):
         summary.tokens_small, summary.tokens_big, summary.tokens_scored_big)
     assert shape.acceptance == summary.acceptance_rate
     assert shape.stage_seconds.total == pytest.approx(summary.timings.total)
-    candidates = [c for e in events[1:-1] for c in (*e.candidates, *e.fallback)]
+    candidates = [c for e in events[1:-1] for c in e.candidates]
     assert shape.mean_step_tokens == pytest.approx(sum(c.num_tokens for c in candidates) / len(candidates))
     # live: the shape of the run so far, before its summary
     assert run_shape(events[:2]).steps == 1 and run_shape([]) is None
@@ -71,6 +77,14 @@ def test_the_panel_states_the_cost_models_numbers_for_this_run(events, costs):
     for stage in ("drafting", "scoring", "reward", "fallback"):
         assert f"| {stage} | " in text and f"{getattr(shape.stage_seconds, stage):.2f} s" in text
     assert f"π_S wrote {shape.small_written:,}; π_B wrote {shape.big_written:,} and checked {shape.big_checked:,}" in text
+
+
+def test_the_panel_says_when_the_costs_were_measured_at_other_widths(events, costs, tmp_path):
+    assert "The costs were measured at" not in where_time_goes_markdown(events, costs)
+    (tmp_path / "wide.json").write_text(json.dumps({"costs": {"token_costs": TOKEN_COSTS, "n_small": 4, "n_big": 8}}))
+    assert "measured at n_small = 4, n_big = 8" in where_time_goes_markdown(events, load_costs(tmp_path / "wide.json"))
+    (tmp_path / "same.json").write_text(json.dumps({"costs": {"token_costs": TOKEN_COSTS, "n_small": 3, "n_big": 2}}))
+    assert "The costs were measured at" not in where_time_goes_markdown(events, load_costs(tmp_path / "same.json"))
 
 
 def test_where_checking_costs_as_much_as_writing_gsi_never_breaks_even(events, tmp_path):

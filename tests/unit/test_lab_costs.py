@@ -2,7 +2,7 @@
 
 import pytest
 
-from gsi_core.cost_model import TokenCosts, Workload
+from gsi_core.cost_model import TokenCosts, Workload, ratio
 from gsi_core.theory import WORLDS, curves_against_n, gsi_time_ratios, method_distributions
 
 
@@ -18,13 +18,15 @@ def test_the_time_ratio_follows_the_exact_acceptance_at_every_n(world):
         assert value == pytest.approx(0.75 + 1 - acceptance, rel=1e-12)
 
 
-def test_rewards_and_recomputation_enter_at_each_n():
-    costs = TokenCosts(small_decode=1.0, big_decode=4.0, big_scoring=2.0, reward=3.0, small_commit=0.5, big_commit=1.0)
+def test_rewards_enter_at_each_n_and_the_ratios_are_the_cost_models():
+    costs = TokenCosts(small_decode=1.0, big_decode=4.0, big_scoring=2.0, reward=3.0)
     curves = curves_against_n(WORLDS["misleading reward"], 10.0, 0.3, ns=(2, 8))
-    ratios = gsi_time_ratios(curves, costs, Workload(1, 1, tokens=5, small_recomputed=0.2, big_recomputed=0.6))
+    ratios = gsi_time_ratios(curves, costs, Workload(1, 1, tokens=5))
     for point, value in zip(curves, ratios):
         n, a = point.n, point.exact["gsi"].acceptance
-        commit = 5 * (0.2 * 0.5 + 0.6 * 1.0)
-        gsi = n * 5 * 3.0 + n * 3.0 + (1 - a) * (n * 5 * 4.0 + n * 3.0) + commit
-        sbon_big = n * 5 * 4.0 + n * 3.0 + 5 * 0.6 * 1.0
-        assert value == pytest.approx(gsi / sbon_big, rel=1e-12)
+        gsi = n * 5 * 3.0 + n * 3.0 + (1 - a) * (n * 5 * 4.0 + n * 3.0)
+        assert value == pytest.approx(gsi / (n * 5 * 4.0 + n * 3.0), rel=1e-12)
+    committing = TokenCosts(small_decode=1.0, big_decode=4.0, big_scoring=2.0, small_commit=0.5, big_commit=1.0)
+    step = Workload(1, 1, tokens=5, small_recomputed=0.2, big_recomputed=0.6)
+    for point, value in zip(curves, gsi_time_ratios(curves, committing, step)):
+        assert value == ratio(committing, Workload(point.n, point.n, 5, 0.2, 0.6), point.exact["gsi"].acceptance)
