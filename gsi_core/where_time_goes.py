@@ -62,7 +62,8 @@ def load_costs(path: Path | str = DEFAULT_COSTS_PATH) -> MachineCosts | None:
     data = json.loads(path.read_text())
     costs = data.get("costs") or {}
     if "token_costs" not in costs:
-        raise ValueError(f"{path} holds no costs.token_costs (write it with `python -m gsi_core bench --measures costs`)")
+        raise ValueError(f"{path} holds no costs.token_costs "
+                         "(write it with `python -m gsi_core bench --measures costs`)")
     recomputed = costs.get("recomputed_per_committed_token") or {}
     widths = (int(costs["n_small"]), int(costs["n_big"])) if "n_small" in costs and "n_big" in costs else None
     return MachineCosts(TokenCosts.from_dict(costs["token_costs"]),
@@ -110,7 +111,8 @@ def run_shape(events: Sequence[Event]) -> RunShape | None:
         mean_step_tokens=sum(c.num_tokens for c in drafts) / len(drafts) if drafts else 1.0,
         acceptance=sum(s.decision == "accepted" for s in tested) / len(tested) if tested else None,
         steps=len(steps),
-        stage_seconds=StageTimes(*(sum(getattr(s.timings, f.name) for s in steps) for f in dataclasses.fields(StageTimes))),
+        stage_seconds=StageTimes(*(sum(getattr(s.timings, f.name) for s in steps)
+                                   for f in dataclasses.fields(StageTimes))),
         small_written=sum(c.num_tokens for c in drafted),
         big_written=sum(c.num_tokens for c in everything if c.source == "big"),
         big_checked=sum(c.num_tokens for c in drafted if c.logp_big is not None),
@@ -176,8 +178,10 @@ def predicted_markdown(shape: RunShape, costs: MachineCosts | None, scoring_over
         return ("**Predicted.** No measured costs for this machine are committed; write them with "
                 "`python -m gsi_core bench --measures costs --out assets/bench_costs_offline_cpu_bf16.json`.")
     work, token = shape.workload(costs), costs.token_costs
-    acceptance = "no acceptance (this method tests none)" if shape.acceptance is None else f"acceptance {shape.acceptance:.0%}"
-    here, gpu = predict(costs.priced(), work, shape.acceptance), predict(costs.priced(scoring_over_decoding), work, shape.acceptance)
+    acceptance = ("no acceptance (this method tests none)" if shape.acceptance is None
+                  else f"acceptance {shape.acceptance:.0%}")
+    here = predict(costs.priced(), work, shape.acceptance)
+    gpu = predict(costs.priced(scoring_over_decoding), work, shape.acceptance)
     widths = "" if costs.widths in (None, (shape.n_small, shape.n_big)) else (
         f" The costs were measured at n_small = {costs.widths[0]}, n_big = {costs.widths[1]}; a batch's cost per row "
         "changes with its width, so at this run's n the prediction is rougher.")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import gradio as gr
 
 from gsi_core.cost_model import break_even_acceptance
@@ -49,14 +47,14 @@ def cost_side(curves: list[CurvePoint], point: CurvePoint, pricing: str) -> tupl
     step = costs.workload(1, 1, tokens)
     ratios = gsi_time_ratios(curves, priced, step)
     at_n = gsi_time_ratios([point], priced, step)[0]
-    even = break_even_acceptance(priced, dataclasses.replace(step, n_small=point.n, n_big=point.n))
+    even = break_even_acceptance(priced, costs.workload(point.n, point.n, tokens))
     basis = (f"as on a GPU (π_B checks a token in {GPU_SCORING_OVER_DECODING:g} of its time to write one)" if gpu
              else f"on the per-token costs measured on {costs.machine}")
     breaks = ("it never breaks even, whatever it accepts" if even is None else
               "it is faster at any acceptance" if even == 0 else f"it breaks even at {even:.0%} acceptance")
     return ratios, (f"\n\n**The cost side** (dashed, right axis): GSI's expected time ÷ sbon-big's at each n, from "
-                    f"the cost model {basis}, at GSI's exact acceptance, with steps of {tokens:g} tokens and the per-token costs as measured at every n. At "
-                    f"n = {point.n} GSI takes **{at_n:.2f}×** sbon-big's time; {breaks}.")
+                    f"the cost model {basis}, at GSI's exact acceptance, with steps of {tokens:g} tokens and "
+                    f"the same measured per-token costs at every n. At n = {point.n} GSI takes **{at_n:.2f}×** sbon-big's time; {breaks}.")
 
 
 def lab(world_name: str, beta: float, n: int, threshold: float, distance: float, pricing: str = PRICINGS[0]):
