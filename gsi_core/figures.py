@@ -8,8 +8,10 @@ from typing import Sequence
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from .cost_model import ratio
 from .events import Event, RunSummary, StageTimes, StepEvent
 from .explain import draft_terms, explain_decision
+from .where_time_goes import GPU_SCORING_OVER_DECODING, MachineCosts, run_shape
 
 COLORS = {"reward": "#4C78A8", "weight": "#F58518", "tilted": "#B279A2", "accepted": "#54A24B",
           "fallback": "#E45756", "n.a.": "#4C78A8", "threshold": "#6B6B6B", "room": "#72B7B2", "view": "#9D755D"}
@@ -112,6 +114,34 @@ def comparison_figure(summaries: Sequence[RunSummary]) -> go.Figure:
     return _layout(figure, "Wall time by stage", height=80 + 50 * max(1, len(summaries)))
 
 
+COST_COLORS = {"this machine": "#E45756", "GPU-like": "#4C78A8", "sbon-big": "#6B6B6B"}
+
+
+def ratio_against_acceptance_figure(events: Sequence[Event], costs: MachineCosts | None,
+                                    scoring_over_decoding: float = GPU_SCORING_OVER_DECODING,
+                                    points: int = 21) -> go.Figure | None:
+    """GSI's predicted time ÷ sbon-big's against acceptance, on this machine's costs and GPU-like, for the run's
+    n and step length; the run's own acceptance is marked. None before a run or without measured costs."""
+    shape = run_shape(events)
+    if shape is None or costs is None:
+        return None
+    work = shape.workload(costs)
+    grid = [i / (points - 1) for i in range(points)]
+    figure = go.Figure()
+    for name, priced in (("this machine", costs.priced()), ("GPU-like", costs.priced(scoring_over_decoding))):
+        figure.add_scatter(x=grid, y=[ratio(priced, work, a) for a in grid], mode="lines", name=name,
+                           line=dict(color=COST_COLORS[name]))
+        if shape.acceptance is not None:
+            figure.add_scatter(x=[shape.acceptance], y=[ratio(priced, work, shape.acceptance)], mode="markers",
+                               name=f"this run, {name}", marker=dict(color=COST_COLORS[name], size=12))
+    figure.add_hline(y=1.0, line_dash="dash", line_color=COST_COLORS["sbon-big"],
+                     annotation_text="sbon-big's time", annotation_position="top left")
+    figure.update_layout(xaxis=dict(title="acceptance (share of steps whose draft is kept)", range=[0, 1],
+                                    tickformat=".0%"),
+                         yaxis=dict(title="GSI's time ÷ sbon-big's", rangemode="tozero"))
+    return _layout(figure, "Predicted: GSI's time against sbon-big's, by acceptance", height=340)
+
+
 # --- one-line text summaries: what each chart shows, for readers who cannot see it -------------------------
 
 
@@ -168,8 +198,10 @@ def toy_distributions_figure(labels: Sequence[str], distributions: dict[str, Seq
 
 
 def toy_curves_figure(ns: Sequence[int], kl: dict[str, Sequence[float]], acceptance: Sequence[float],
-                      big_generations: Sequence[float]) -> go.Figure:
-    """KL to the target against n per method (left axis), GSI's acceptance and π_B generations (right axis)."""
+                      big_generations: Sequence[float], time_ratio: Sequence[float] | None = None,
+                      priced_as: str = "") -> go.Figure:
+    """KL to the target against n per method (left axis), GSI's acceptance and π_B generations (right axis),
+    and where given GSI's expected time ÷ sbon-big's (right axis too; `priced_as` names the costs)."""
     figure = go.Figure()
     for name, values in kl.items():
         figure.add_scatter(x=list(ns), y=[float(v) for v in values], mode="lines+markers", name=f"KL {name}",
@@ -178,9 +210,16 @@ def toy_curves_figure(ns: Sequence[int], kl: dict[str, Sequence[float]], accepta
                        line=dict(color=COLORS["accepted"], dash="dot"))
     figure.add_scatter(x=list(ns), y=list(big_generations), mode="lines", name="GSI π_B fallbacks / step",
                        yaxis="y2", line=dict(color=COLORS["fallback"], dash="dot"))
+    top = 1.0
+    if time_ratio is not None:
+        figure.add_scatter(x=list(ns), y=[float(r) for r in time_ratio], mode="lines+markers", yaxis="y2",
+                           name=f"GSI time ÷ sbon-big's ({priced_as})" if priced_as else "GSI time ÷ sbon-big's",
+                           line=dict(color=COLORS["threshold"], dash="dash"), marker=dict(symbol="square"))
+        top = max(1.0, *time_ratio) * 1.1
     figure.update_layout(xaxis=dict(title="n (drafts per step)", type="log", tickvals=list(ns)),
                          yaxis=dict(title="KL(method ‖ target), nats", rangemode="tozero"),
-                         yaxis2=dict(title="rate", overlaying="y", side="right", range=[0, 1]))
+                         yaxis2=dict(title="rate" if time_ratio is None else "rate; time ÷ sbon-big's",
+                                     overlaying="y", side="right", range=[0, top]))
     return _below(_layout(figure, "Against n: distance to the target, and GSI's cost", height=400))
 
 

@@ -9,12 +9,14 @@ with π_B, so their output is  P(y) = A(y) + (1 − Σ_k A(k))·q_B(y)  with A(k
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
 
+from .cost_model import TokenCosts, Workload, ratio
 from .vocabulary import STEP_END, Draft, RewardModel
 
 
@@ -184,6 +186,12 @@ def curves_against_n(world: ToyWorld, beta: float, threshold: float, ns=N_GRID) 
     """KL to the target, GSI's acceptance and its π_B calls as n grows: the lab's curves."""
     return [curve_point(world, beta, n, threshold) for n in ns]
 
+
+def gsi_time_ratios(curves: list[CurvePoint], costs: TokenCosts, step: Workload) -> list[float]:
+    """GSI's expected time ÷ sbon-big's at each point of the curves: the cost model at the point's exact GSI
+    acceptance, with n drafts and n fallback candidates (both models share n in the toy world), and `step`'s
+    length and recomputed shares."""
+    return [ratio(costs, dataclasses.replace(step, n_small=p.n, n_big=p.n), p.exact["gsi"].acceptance) for p in curves]
 
 # --- the engine's own methods on a toy world ----------------------------------------------------------------
 

@@ -14,6 +14,7 @@ from gsi_core.figures import (candidates_figure, candidates_summary, latency_fig
                               timeline_summary)
 from gsi_core.methods import METHODS
 
+from . import time_panel
 from .gpu import HELD_SECONDS_LIMIT
 from .reward_scale import threshold_help, threshold_info
 from .runs import MAX_UI_N, Example, ModelStore, check_problem, make_config
@@ -97,6 +98,7 @@ def render(store: ModelStore, examples: list[Example]) -> dict:
             latency_plot = gr.Plot(label="Latency")
             latency_text = gr.Markdown(elem_classes="gsi-chart-summary")
     gr.Markdown(EXPLANATION + "\nThe *Tilted policy* tab shows the same idea on exact toy worlds.")
+    time_panel.render(state, [status.change])  # the status line changes with every step, a replay and a stop
 
     with gr.Accordion("Inspect a step", open=True):
         step_choice = gr.Dropdown([], label="Step (rejected first, newest first; open any while the run goes on)",

@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import gradio as gr
 
+from gsi_core.cost_model import break_even_acceptance
 from gsi_core.figures import toy_curves_figure, toy_distributions_figure
-from gsi_core.theory import (EXACT_METHODS, N_GRID, WORLDS, curve_point, curves_against_n, expected_reward, shifted,
-                              tilted_target)
+from gsi_core.theory import (EXACT_METHODS, N_GRID, WORLDS, CurvePoint, curve_point, curves_against_n, expected_reward,
+                              gsi_time_ratios, shifted, tilted_target)
+from gsi_core.where_time_goes import GPU_SCORING_OVER_DECODING
+
+from .time_panel import machine_costs
+
+PRICINGS = ("this machine", "GPU-like")
+TOY_STEP_TOKENS = 32  # a toy step's length in tokens, where the costs file gives no measured draft length
 
 
 def explain(world, n: int, exact: dict, kl: dict, target) -> str:
@@ -26,7 +33,31 @@ def explain(world, n: int, exact: dict, kl: dict, target) -> str:
     )
 
 
-def lab(world_name: str, beta: float, n: int, threshold: float, distance: float):
+def cost_side(curves: list[CurvePoint], point: CurvePoint, pricing: str) -> tuple[list[float] | None, str]:
+    """GSI's expected time ÷ sbon-big's along the curves, priced on this machine's measured costs or as on a GPU,
+    and a sentence on it; (None, a note) where no costs are committed."""
+    costs = machine_costs()
+    if costs is None:
+        return None, "\n\nNo measured costs for this machine are committed, so the chart leaves out the cost side."
+    if pricing not in PRICINGS:
+        raise gr.Error(f"Unknown pricing {pricing!r}; choose one of {', '.join(PRICINGS)}.")
+    gpu = pricing == "GPU-like"
+    priced = costs.priced(GPU_SCORING_OVER_DECODING if gpu else None)
+    tokens = costs.step_tokens or TOY_STEP_TOKENS
+    step = costs.workload(1, 1, tokens)
+    ratios = gsi_time_ratios(curves, priced, step)
+    at_n = gsi_time_ratios([point], priced, step)[0]
+    even = break_even_acceptance(priced, costs.workload(point.n, point.n, tokens))
+    basis = (f"as on a GPU (π_B checks a token in {GPU_SCORING_OVER_DECODING:g} of its time to write one)" if gpu
+             else f"on the per-token costs measured on {costs.machine}")
+    breaks = ("it never breaks even, whatever it accepts" if even is None else
+              "it is faster at any acceptance" if even == 0 else f"it breaks even at {even:.0%} acceptance")
+    return ratios, (f"\n\n**The cost side** (dashed, right axis): GSI's expected time ÷ sbon-big's at each n, from "
+                    f"the cost model {basis}, at GSI's exact acceptance, with steps of {tokens:g} tokens and "
+                    f"the same measured per-token costs at every n. At n = {point.n} GSI takes **{at_n:.2f}×** sbon-big's time; {breaks}.")
+
+
+def lab(world_name: str, beta: float, n: int, threshold: float, distance: float, pricing: str = PRICINGS[0]):
     """Every output of the tab for one setting of the controls."""
     if world_name not in WORLDS:
         raise gr.Error(f"Unknown world {world_name!r}.")
@@ -37,10 +68,12 @@ def lab(world_name: str, beta: float, n: int, threshold: float, distance: float)
     point = next((p for p in curves if p.n == n), None) or curve_point(world, beta, n, threshold)
     bars = toy_distributions_figure(world.labels, {"π_S": world.small, "π_B": world.big, "target π_β,B": target,
                                                    **{m: point.exact[m].distribution for m in EXACT_METHODS}})
+    time_ratio, cost_text = cost_side(curves, point, pricing)
     curve_figure = toy_curves_figure(
         N_GRID, {m: [p.kl[m] for p in curves] for m in EXACT_METHODS},
-        [p.exact["gsi"].acceptance for p in curves], [p.exact["gsi"].big_generations for p in curves])
-    return bars, curve_figure, explain(world, n, point.exact, point.kl, target)
+        [p.exact["gsi"].acceptance for p in curves], [p.exact["gsi"].big_generations for p in curves],
+        time_ratio, pricing)
+    return bars, curve_figure, explain(world, n, point.exact, point.kl, target) + cost_text
 
 
 def render() -> tuple[list, list]:
@@ -54,11 +87,12 @@ def render() -> tuple[list, list]:
         beta = gr.Slider(0.5, 50, value=20, step=0.5, label="β")
         n = gr.Slider(1, 64, value=4, step=1, label="n")
         threshold = gr.Slider(-0.5, 1.5, value=0.5, step=0.05, label="u")
+        pricing = gr.Radio(list(PRICINGS), value=PRICINGS[0], label="cost side priced on")
     explanation = gr.Markdown(elem_id="gsi-lab-text")
     with gr.Row():
         bars = gr.Plot(label="Distributions", elem_id="gsi-lab-bars")
         curves = gr.Plot(label="Against n", elem_id="gsi-lab-curves")
-    controls = [world, beta, n, threshold, distance]
+    controls = [world, beta, n, threshold, distance, pricing]
     gr.on([c.change for c in controls], lab, controls, [bars, curves, explanation],
           api_name="tilted_policy", queue=False, show_progress="hidden")
     return controls, [bars, curves, explanation]

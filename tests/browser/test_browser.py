@@ -75,6 +75,7 @@ def test_a_rejected_step_opens_in_the_token_view_during_a_run_also_at_a_phone_wi
         page.get_by_role("button", name="Run", exact=True).click()
         assert hold.held.wait(timeout=180), "the run never reached step 4"
         page.wait_for_selector("#gsi-status :text('Running — step 3')", timeout=60_000)
+        page.wait_for_selector("#gsi-time-text :text('gsi, 3 steps')", timeout=30_000)  # where the time goes, live
         # Steps 1–3 are decided (π_B, another sharp model, rejects π_S's drafts): filter the list, take the first.
         page.locator("#gsi-step-choice input").focus()
         page.keyboard.type("rejected")
