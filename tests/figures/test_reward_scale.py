@@ -37,6 +37,6 @@ def test_the_store_knows_the_scale_before_the_models_load():
     for preset in load_presets().values():
         store = ModelStore(preset)
         expected = load_reward(preset.reward).scale if preset.reward.model is None else StepTokenPRM.scale
-        assert not store.loaded and store.reward_scale == expected
+        assert store.loader.value is None and store.reward_scale == expected
         low, high = store.reward_scale.typical
         assert low < preset.decoding.threshold < high  # every preset sets u inside its reward's range
