@@ -15,7 +15,6 @@ the cap off.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Sequence
 
 import torch
@@ -58,24 +57,6 @@ def question_suffix(model: TransformersStepModel, question: str) -> tuple[int, .
     return tuple(tokenizer.encode(text[len(prompt) + len(_MARK):], add_special_tokens=False))
 
 
-@dataclass(frozen=True)
-class Judgement:
-    """P(Yes) ÷ (P(Yes) + P(No)) for one draft, and the share of the next-token mass on the two answers."""
-
-    yes: float
-    mass: float
-
-    @classmethod
-    def from_logits(cls, logits: torch.Tensor, yes: int, no: int) -> list["Judgement"]:
-        probabilities = torch.softmax(logits.float(), dim=-1)
-        pair = probabilities[:, [yes, no]]
-        return [cls(float(p[0] / p.sum()), float(p.sum())) for p in pair]
-
-    @property
-    def reason(self) -> str:
-        return f"judge: P(Yes) {self.yes:.2f} (Yes/No {self.mass:.0%} of the answer)"
-
-
 class JudgeReward(RewardModel):
     """A step model asked, for every draft of a step in one batch, whether the step is correct."""
 
@@ -88,11 +69,13 @@ class JudgeReward(RewardModel):
 
     def score_drafts(self, prompt: Prompt, previous: Sequence[Draft], drafts: Sequence[Draft]) -> list[Scored]:
         rows = [self.model.step_ids(d) + self.suffix for d in drafts]
-        judged = Judgement.from_logits(self.model.next_token_logits(prompt, previous, rows), self.yes, self.no)
+        logits = self.model.next_token_logits(prompt, previous, rows, (self.yes, self.no))
+        judged = torch.sigmoid(logits[:, 0] - logits[:, 1]).tolist()  # P(Yes) ÷ (P(Yes) + P(No))
+        reasons = [f"judge: P(Yes) {yes:.2f}" for yes in judged]
         if self.verifier is None:
-            return [Scored(j.yes, (j.reason,)) for j in judged]
+            return [Scored(yes, (reason,)) for yes, reason in zip(judged, reasons)]
         checked = self.verifier.score_candidates(prompt.problem, [s.text for s in previous], [d.text for d in drafts])
-        return [Scored(capped(j.yes, c.reward), (j.reason, *c.reasons)) for j, c in zip(judged, checked)]
+        return [Scored(capped(yes, c.reward), (reason, *c.reasons)) for yes, reason, c in zip(judged, reasons, checked)]
 
     def score_candidates(self, question: str, previous: Sequence[str], candidates: Sequence[str]) -> list[Scored]:
         """Texts only (a labelled set): the steps are tokenized again in the judge's vocabulary."""
