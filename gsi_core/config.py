@@ -153,6 +153,7 @@ class ModelSpec:
 
 REWARD_KINDS = ("step-verifier", "calibrated-verifier", "prm", "judge")
 JUDGE_ROLES = ("big", "small")  # the loaded step model a judge reward asks
+JUDGE_VERIFIERS = ("step-verifier", "calibrated-verifier", "none")  # what a judge's P(Yes) is combined with
 DEFAULT_STEP_TOKEN = "<extra_0>"  # Qwen2.5-Math-PRM's step separator
 
 
@@ -161,8 +162,8 @@ class RewardSpec:
     """`{kind: step-verifier}` (no weights), `{kind: calibrated-verifier, [weights: …]}` (its logistic weights,
     default the fitted ones), `{kind: prm, model: …, step_token: …}` plus the `ModelSpec` settings of the PRM
     (device, dtype, trust_remote_code; or backend: vllm with its url), or `{kind: judge, [judge: big | small],
-    [question: …], [verifier: true | false]}`: a loaded step model asked whether the step is right
-    (gsi_core/judge.py), capped by the step verifier's evidence against it unless `verifier: false`."""
+    [question: …], [verifier: step-verifier | calibrated-verifier | none]}`: a loaded step model asked whether
+    the step is right, combined with a verifier's evidence (gsi_core/judge.py)."""
 
     kind: str = "step-verifier"
     model: ModelSpec | None = None  # the PRM
@@ -170,7 +171,7 @@ class RewardSpec:
     weights: tuple[float, ...] | None = None  # the calibrated verifier's, when not its fitted defaults
     judge: str = "big"  # the judge's model, by role
     question: str | None = None  # the judge's question, when not its default
-    verifier: bool = True  # whether the step verifier's evidence caps the judge's reward
+    verifier: str = "step-verifier"  # the evidence the judge's P(Yes) is combined with
 
     @classmethod
     def from_config(cls, value: dict[str, Any] | str) -> "RewardSpec":
@@ -197,15 +198,16 @@ class RewardSpec:
 
     @classmethod
     def _judge_from_config(cls, config: dict[str, Any]) -> "RewardSpec":
-        judge, question, verifier = config.pop("judge", "big"), config.pop("question", None), config.pop("verifier", True)
+        judge, question = config.pop("judge", "big"), config.pop("question", None)
+        verifier = config.pop("verifier", "step-verifier")
         if config:
             raise ConfigError(f"the judge reward takes judge, question and verifier (got {sorted(config)})")
         if judge not in JUDGE_ROLES:
             raise ConfigError(f"the judge must be one of the loaded models, {' or '.join(JUDGE_ROLES)} (got {judge!r})")
         if question is not None and (not isinstance(question, str) or not question.strip()):
             raise ConfigError(f"the judge's question must be a non-empty text (got {question!r})")
-        if not isinstance(verifier, bool):
-            raise ConfigError(f"the judge's verifier setting must be true or false (got {verifier!r})")
+        if verifier not in JUDGE_VERIFIERS:
+            raise ConfigError(f"the judge's verifier must be one of {', '.join(JUDGE_VERIFIERS)} (got {verifier!r})")
         return cls("judge", judge=judge, question=question, verifier=verifier)
 
     def to_config(self) -> dict[str, Any]:
@@ -214,7 +216,7 @@ class RewardSpec:
         judge = {}
         if self.kind == "judge":
             judge = {"judge": self.judge, **({} if self.question is None else {"question": self.question}),
-                     **({} if self.verifier else {"verifier": False})}
+                     **({} if self.verifier == "step-verifier" else {"verifier": self.verifier})}
         return {"kind": self.kind, **(self.model.to_config() if self.model else {}), **step_token, **weights, **judge}
 
     @property

@@ -7,10 +7,14 @@ only the draft's tokens, then a fixed suffix that closes the assistant's turn, a
 and opens the assistant's answer. All n rows go through one batched forward
 (`TransformersStepModel.next_token_logits`), so a step costs n × (draft + suffix) tokens, never the prefix again.
 
-Verifier evidence. The step verifier checks the arithmetic a step states. Where it finds evidence against the
-step, the reward is capped at the verifier's value: ¼ for one false claim, ⅛ for two, 0 for an empty or repeated
-step. Claims that hold raise nothing: a right sum can still be the wrong step to take. `verifier: false` turns
-the cap off.
+Verifier evidence (`verifier:`), one rule each:
+- `step-verifier` (the default): where the step verifier finds evidence against the step, the reward is capped at
+  the verifier's value: ¼ for one false claim, ⅛ for two, 0 for an empty or repeated step. Claims that hold raise
+  nothing: a right sum can still be the wrong step to take.
+- `calibrated-verifier`: the two read as independent evidence, odds(r) = odds(P(Yes)) × odds(calibrated): the
+  calibrated verifier's sibling agreement and numbers from nowhere order drafts of one step, the judge reads
+  what no feature sees.
+- `none`: P(Yes) alone.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import torch
 
 from .config import SYSTEM_PROMPT, ConfigError
 from .models import TransformersStepModel
-from .rewards import StepVerifier
+from .rewards import CalibratedVerifier, StepVerifier
 from .vocabulary import Draft, Prompt, RewardModel, Scored
 
 DEFAULT_QUESTION = "Is the last step of the solution above correct? Answer Yes or No."
@@ -60,9 +64,12 @@ def question_suffix(model: TransformersStepModel, question: str) -> tuple[int, .
 class JudgeReward(RewardModel):
     """A step model asked, for every draft of a step in one batch, whether the step is correct."""
 
-    def __init__(self, model: TransformersStepModel, *, question: str | None = None, verifier: bool = True,
-                 label: str = "judge"):
-        self.model, self.verifier = model, StepVerifier() if verifier else None
+    def __init__(self, model: TransformersStepModel, *, question: str | None = None,
+                 verifier: str = "step-verifier", label: str = "judge"):
+        evidence = {"step-verifier": (StepVerifier, capped), "calibrated-verifier": (CalibratedVerifier, odds_product)}
+        self.model, (self.verifier, self.combine) = model, evidence.get(verifier, (None, None))
+        if self.verifier is not None:
+            self.verifier = self.verifier()
         self.yes, self.no = answer_token_ids(model)
         self.suffix = question_suffix(model, question or DEFAULT_QUESTION)
         self.name = label
@@ -75,7 +82,8 @@ class JudgeReward(RewardModel):
         if self.verifier is None:
             return [Scored(yes, (reason,)) for yes, reason in zip(judged, reasons)]
         checked = self.verifier.score_candidates(prompt.problem, [s.text for s in previous], [d.text for d in drafts])
-        return [Scored(capped(yes, c.reward), (reason, *c.reasons)) for yes, reason, c in zip(judged, reasons, checked)]
+        return [Scored(self.combine(yes, c.reward), (reason, *c.reasons))
+                for yes, reason, c in zip(judged, reasons, checked)]
 
     def score_candidates(self, question: str, previous: Sequence[str], candidates: Sequence[str]) -> list[Scored]:
         """Texts only (a labelled set): the steps are tokenized again in the judge's vocabulary."""
@@ -89,6 +97,13 @@ class JudgeReward(RewardModel):
 def capped(judged: float, verified: float) -> float:
     """The judge's reward, capped where the step verifier has evidence against the step (its value below ½)."""
     return min(judged, verified) if verified < 0.5 else judged
+
+
+def odds_product(judged: float, verified: float) -> float:
+    """The probability whose odds are the product of both odds (both read as independent evidence)."""
+    judged, verified = (min(max(p, 1e-6), 1 - 1e-6) for p in (judged, verified))
+    agree = judged * verified
+    return agree / (agree + (1 - judged) * (1 - verified))
 
 
 def _text_draft(text: str) -> Draft:

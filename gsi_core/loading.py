@@ -148,7 +148,8 @@ def load_judge(reward: RewardSpec, models: Mapping[str, StepModel]) -> JudgeRewa
     if not isinstance(model, TransformersStepModel):
         raise ConfigError(f"the judge reward reads logits in this process; {model.name!r} is not loaded here "
                           "(a vLLM server's model cannot judge)")
-    label = f"judge-{reward.judge}" + ("" if reward.verifier else " (no verifier)")
+    label = f"judge-{reward.judge}" + {"step-verifier": "", "calibrated-verifier": " × calibrated",
+                                         "none": " (no verifier)"}[reward.verifier]
     if reward.question:
         label += f" «{reward.question[:40]}»"
     return JudgeReward(model, question=reward.question, verifier=reward.verifier, label=label)

@@ -29,7 +29,7 @@ def test_reward_eval_prints_the_judge_beside_the_verifiers_with_its_cost_per_ste
                                 "previous": [], "candidates": [
                                     {"text": t, "soft_label": s, "hard_any": s > 0, "hard_majority": s > 0.5}
                                     for t, s in labelled]}) + "\n")
-    done = cli("reward-eval", "--reward", "step-verifier,judge,{kind: judge, judge: small, verifier: false}",
+    done = cli("reward-eval", "--reward", "step-verifier,judge,{kind: judge, judge: small, verifier: none}",
                "--preset", "tiny-judge", "--data", str(data), env={"GSI_PRESETS_FILE": str(presets)})
     assert done.returncode == 0, done.stderr
     rows = {cells[1].strip(): cells for cells in (line.split("|") for line in done.stdout.splitlines())

@@ -10,6 +10,7 @@ from gsi_core.judge import DEFAULT_QUESTION, JudgeReward
 from gsi_core.loading import load_components, load_reward
 from gsi_core.methods import run_method
 from gsi_core.models import TransformersStepModel
+from gsi_core.rewards import CalibratedVerifier
 from gsi_core.vocabulary import Prompt
 
 from testkit.tiny import build_lm, build_tokenizer
@@ -51,7 +52,7 @@ def direct_p_yes(model, prompt, previous, draft, suffix, yes, no):
 
 def test_p_yes_is_read_at_each_rows_last_token_as_a_full_forward_reads_it(judged):
     prompt, previous, drafts = drafted(judged)
-    judge = JudgeReward(judged, verifier=False)
+    judge = JudgeReward(judged, verifier="none")
     assert judged.tokenizer.convert_ids_to_tokens([judge.yes, judge.no]) == ["Yes", "No"]
     suffix = judged.tokenizer.decode(judge.suffix)
     assert suffix.startswith("<|im_end|>") and DEFAULT_QUESTION in suffix and suffix.endswith("<|im_start|>assistant\n")
@@ -75,7 +76,7 @@ class ForwardedTokens:
 
 def test_the_judge_forwards_only_the_drafts_and_the_question_and_leaves_the_prefix_cached(judged):
     prompt, previous, drafts = drafted(judged, steps=2)
-    judge = JudgeReward(judged, verifier=False)
+    judge = JudgeReward(judged, verifier="none")
     judged.token_logprobs(prompt, previous, drafts, temperature=1.0)  # π_B scores the drafts: its prefix is cached
     counter = ForwardedTokens(judged)
     try:
@@ -88,13 +89,19 @@ def test_the_judge_forwards_only_the_drafts_and_the_question_and_leaves_the_pref
     assert counter.calls == [(len(drafts), widest + len(judge.suffix)), (len(drafts), widest - 1)]
 
 
-def test_a_false_claim_caps_the_judges_reward_and_its_reasons_say_why(judged):
+def test_a_false_claim_caps_the_judges_reward_and_the_calibrated_verifiers_odds_multiply(judged):
     steps = ["He has 3 * 12 = 38 pens.\n\n", "He has 3 * 12 = 36 pens.\n\n", ""]
-    plain = JudgeReward(judged, verifier=False).score_candidates(QUESTION, [], steps)
+    plain = JudgeReward(judged, verifier="none").score_candidates(QUESTION, [], steps)
     capped = JudgeReward(judged).score_candidates(QUESTION, [], steps)
     assert capped[0].reward == min(plain[0].reward, 0.25) and "3 * 12 = 38 ✗" in capped[0].reasons
     assert capped[1].reward == plain[1].reward and "3 * 12 = 36 ✓" in capped[1].reasons
     assert capped[2].reward == 0.0 and "empty step" in capped[2].reasons
+    calibrated = CalibratedVerifier().score_candidates(QUESTION, [], steps)
+    combined = JudgeReward(judged, verifier="calibrated-verifier").score_candidates(QUESTION, [], steps)
+    for judge, verifier, both in zip(plain, calibrated, combined):  # odds multiply
+        assert both.reward / (1 - both.reward) == pytest.approx(
+            judge.reward / (1 - judge.reward) * verifier.reward / (1 - verifier.reward), rel=1e-6)
+        assert both.reasons == (*judge.reasons, *verifier.reasons)
 
 
 def test_a_gsi_run_with_the_judge_on_pi_b_books_its_time_to_the_reward_stage(judged, judge_tokenizer):
@@ -120,11 +127,11 @@ def test_a_vocabulary_without_yes_and_no_tokens_is_refused_at_load(tokenizer, bi
 def test_judge_specs_parse_round_trip_and_refuse_bad_settings():
     assert RewardSpec.from_config("judge") == RewardSpec("judge")
     assert RewardSpec.from_config("judge").to_config() == {"kind": "judge", "judge": "big"}
-    spec = RewardSpec.from_config({"kind": "judge", "judge": "small", "question": "Right?", "verifier": False})
-    assert (spec.judge, spec.question, spec.verifier) == ("small", "Right?", False)
+    spec = RewardSpec.from_config({"kind": "judge", "judge": "small", "question": "Right?", "verifier": "none"})
+    assert (spec.judge, spec.question, spec.verifier) == ("small", "Right?", "none")
     assert RewardSpec.from_config(spec.to_config()) == spec
     assert RewardSpec.from_config("step-verifier").to_config() == {"kind": "step-verifier"}
-    for bad, message in (({"judge": "prm"}, "one of the loaded models"), ({"verifier": "yes"}, "true or false"),
+    for bad, message in (({"judge": "prm"}, "one of the loaded models"), ({"verifier": True}, "one of step-verifier, calibrated-verifier, none"),
                          ({"question": " "}, "non-empty"), ({"model": "x"}, "takes judge, question and verifier")):
         with pytest.raises(ConfigError, match=message):
             RewardSpec.from_config({"kind": "judge", **bad})
