@@ -261,7 +261,10 @@ def reward_spec(text: str) -> dict:
 
     text = text.strip()
     if text.startswith("{"):
-        spec = yaml.safe_load(text)
+        try:
+            spec = yaml.safe_load(text)
+        except yaml.YAMLError as error:
+            raise ConfigError(f"--reward {text!r} is not a YAML mapping (quote a text holding ? or :): {error}") from None
         if not isinstance(spec, dict):
             raise ConfigError(f"--reward {text!r} is not a mapping")
         return spec
