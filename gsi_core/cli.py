@@ -66,8 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
     label.add_argument("--out", required=True, help="the run directory: results.jsonl (a line per position), run.json")
     judge = commands.add_parser("reward-eval", help="score labelled steps with rewards: AUROC, reliability, share ½")
     judge.add_argument("--reward", required=True,
-                       help="comma-separated rewards: a kind (step-verifier, calibrated-verifier, judge), a preset's name "
-                            "(its reward), or a mapping like '{kind: prm, model: Qwen/Qwen2.5-Math-PRM-7B}'")
+                       help="comma-separated rewards: a kind (step-verifier, calibrated-verifier, judge), a preset's "
+                            "name (its reward), or a mapping like '{kind: prm, model: Qwen/Qwen2.5-Math-PRM-7B}'")
     judge.add_argument("--data", required=True, help="a label-steps directory or its results.jsonl")
     judge.add_argument("--split", default="all", choices=["all", "train", "heldout"])
     judge.add_argument("--bins", type=int, default=5, help="bins of the reliability table")
@@ -264,7 +264,8 @@ def reward_spec(text: str) -> dict:
         try:
             spec = yaml.safe_load(text)
         except yaml.YAMLError as error:
-            raise ConfigError(f"--reward {text!r} is not a YAML mapping (quote a text holding ? or :): {error}") from None
+            raise ConfigError(f"--reward {text!r} is not a YAML mapping (quote a text holding ? or :): "
+                              f"{error}") from None
         if not isinstance(spec, dict):
             raise ConfigError(f"--reward {text!r} is not a mapping")
         return spec

@@ -131,7 +131,8 @@ def test_judge_specs_parse_round_trip_and_refuse_bad_settings():
     assert (spec.judge, spec.question, spec.verifier) == ("small", "Right?", "none")
     assert RewardSpec.from_config(spec.to_config()) == spec
     assert RewardSpec.from_config("step-verifier").to_config() == {"kind": "step-verifier"}
-    for bad, message in (({"judge": "prm"}, "one of the loaded models"), ({"verifier": True}, "one of step-verifier, calibrated-verifier, none"),
+    for bad, message in (({"judge": "prm"}, "one of the loaded models"),
+                         ({"verifier": True}, "one of step-verifier, calibrated-verifier, none"),
                          ({"question": " "}, "non-empty"), ({"model": "x"}, "takes judge, question and verifier")):
         with pytest.raises(ConfigError, match=message):
             RewardSpec.from_config({"kind": "judge", **bad})
