@@ -153,7 +153,7 @@ class ModelSpec:
 
 REWARD_KINDS = ("step-verifier", "calibrated-verifier", "prm", "judge")
 JUDGE_ROLES = ("big", "small")  # the loaded step model a judge reward asks
-JUDGE_VERIFIERS = ("step-verifier", "calibrated-verifier", "none")  # what a judge's P(Yes) is combined with
+JUDGE_VERIFIERS = ("calibrated-verifier", "step-verifier", "none")  # what a judge's P(Yes) is combined with
 DEFAULT_STEP_TOKEN = "<extra_0>"  # Qwen2.5-Math-PRM's step separator
 
 
@@ -162,7 +162,7 @@ class RewardSpec:
     """`{kind: step-verifier}` (no weights), `{kind: calibrated-verifier, [weights: …]}` (its logistic weights,
     default the fitted ones), `{kind: prm, model: …, step_token: …}` plus the `ModelSpec` settings of the PRM
     (device, dtype, trust_remote_code; or backend: vllm with its url), or `{kind: judge, [judge: big | small],
-    [question: …], [verifier: step-verifier | calibrated-verifier | none]}`: a loaded step model asked whether
+    [question: …], [verifier: calibrated-verifier | step-verifier | none]}`: a loaded step model asked whether
     the step is right, combined with a verifier's evidence (gsi_core/judge.py)."""
 
     kind: str = "step-verifier"
@@ -171,7 +171,7 @@ class RewardSpec:
     weights: tuple[float, ...] | None = None  # the calibrated verifier's, when not its fitted defaults
     judge: str = "big"  # the judge's model, by role
     question: str | None = None  # the judge's question, when not its default
-    verifier: str = "step-verifier"  # the evidence the judge's P(Yes) is combined with
+    verifier: str = "calibrated-verifier"  # the evidence the judge's P(Yes) is combined with
 
     @classmethod
     def from_config(cls, value: dict[str, Any] | str) -> "RewardSpec":
@@ -199,7 +199,7 @@ class RewardSpec:
     @classmethod
     def _judge_from_config(cls, config: dict[str, Any]) -> "RewardSpec":
         judge, question = config.pop("judge", "big"), config.pop("question", None)
-        verifier = config.pop("verifier", "step-verifier")
+        verifier = config.pop("verifier", "calibrated-verifier")
         if config:
             raise ConfigError(f"the judge reward takes judge, question and verifier (got {sorted(config)})")
         if judge not in JUDGE_ROLES:
@@ -216,7 +216,7 @@ class RewardSpec:
         judge = {}
         if self.kind == "judge":
             judge = {"judge": self.judge, **({} if self.question is None else {"question": self.question}),
-                     **({} if self.verifier == "step-verifier" else {"verifier": self.verifier})}
+                     **({} if self.verifier == "calibrated-verifier" else {"verifier": self.verifier})}
         return {"kind": self.kind, **(self.model.to_config() if self.model else {}), **step_token, **weights, **judge}
 
     @property

@@ -8,12 +8,13 @@ and opens the assistant's answer. All n rows go through one batched forward
 (`TransformersStepModel.next_token_logits`), so a step costs n × (draft + suffix) tokens, never the prefix again.
 
 Verifier evidence (`verifier:`), one rule each:
-- `step-verifier` (the default): where the step verifier finds evidence against the step, the reward is capped at
-  the verifier's value: ¼ for one false claim, ⅛ for two, 0 for an empty or repeated step. Claims that hold raise
+- `calibrated-verifier` (the default): the two read as independent evidence, odds(r) = odds(P(Yes)) ×
+  odds(calibrated). The calibrated verifier's sibling agreement and numbers from nowhere order the drafts of one
+  step (a false claim or a stall lowers its odds too); the judge reads what no feature sees. On the labelled
+  set's held-out split this beat both alone (docs/judge-reward.md).
+- `step-verifier`: where the step verifier finds evidence against the step, the reward is capped at the
+  verifier's value: ¼ for one false claim, ⅛ for two, 0 for an empty or repeated step. Claims that hold raise
   nothing: a right sum can still be the wrong step to take.
-- `calibrated-verifier`: the two read as independent evidence, odds(r) = odds(P(Yes)) × odds(calibrated): the
-  calibrated verifier's sibling agreement and numbers from nowhere order drafts of one step, the judge reads
-  what no feature sees.
 - `none`: P(Yes) alone.
 """
 
@@ -65,7 +66,7 @@ class JudgeReward(RewardModel):
     """A step model asked, for every draft of a step in one batch, whether the step is correct."""
 
     def __init__(self, model: TransformersStepModel, *, question: str | None = None,
-                 verifier: str = "step-verifier", label: str = "judge"):
+                 verifier: str = "calibrated-verifier", label: str = "judge"):
         evidence = {"step-verifier": (StepVerifier, capped), "calibrated-verifier": (CalibratedVerifier, odds_product)}
         self.model, (self.verifier, self.combine) = model, evidence.get(verifier, (None, None))
         if self.verifier is not None:

@@ -148,7 +148,7 @@ def load_judge(reward: RewardSpec, models: Mapping[str, StepModel]) -> JudgeRewa
     if not isinstance(model, TransformersStepModel):
         raise ConfigError(f"the judge reward reads logits in this process; {model.name!r} is not loaded here "
                           "(a vLLM server's model cannot judge)")
-    label = f"judge-{reward.judge}" + {"step-verifier": "", "calibrated-verifier": " × calibrated",
+    label = f"judge-{reward.judge}" + {"calibrated-verifier": "", "step-verifier": " (step-verifier cap)",
                                          "none": " (no verifier)"}[reward.verifier]
     if reward.question:
         label += f" «{reward.question[:40]}»"

@@ -92,12 +92,12 @@ def test_the_judge_forwards_only_the_drafts_and_the_question_and_leaves_the_pref
 def test_a_false_claim_caps_the_judges_reward_and_the_calibrated_verifiers_odds_multiply(judged):
     steps = ["He has 3 * 12 = 38 pens.\n\n", "He has 3 * 12 = 36 pens.\n\n", ""]
     plain = JudgeReward(judged, verifier="none").score_candidates(QUESTION, [], steps)
-    capped = JudgeReward(judged).score_candidates(QUESTION, [], steps)
+    capped = JudgeReward(judged, verifier="step-verifier").score_candidates(QUESTION, [], steps)
     assert capped[0].reward == min(plain[0].reward, 0.25) and "3 * 12 = 38 ✗" in capped[0].reasons
     assert capped[1].reward == plain[1].reward and "3 * 12 = 36 ✓" in capped[1].reasons
     assert capped[2].reward == 0.0 and "empty step" in capped[2].reasons
     calibrated = CalibratedVerifier().score_candidates(QUESTION, [], steps)
-    combined = JudgeReward(judged, verifier="calibrated-verifier").score_candidates(QUESTION, [], steps)
+    combined = JudgeReward(judged).score_candidates(QUESTION, [], steps)  # the default
     for judge, verifier, both in zip(plain, calibrated, combined):  # odds multiply
         assert both.reward / (1 - both.reward) == pytest.approx(
             judge.reward / (1 - judge.reward) * verifier.reward / (1 - verifier.reward), rel=1e-6)
@@ -132,7 +132,7 @@ def test_judge_specs_parse_round_trip_and_refuse_bad_settings():
     assert RewardSpec.from_config(spec.to_config()) == spec
     assert RewardSpec.from_config("step-verifier").to_config() == {"kind": "step-verifier"}
     for bad, message in (({"judge": "prm"}, "one of the loaded models"),
-                         ({"verifier": True}, "one of step-verifier, calibrated-verifier, none"),
+                         ({"verifier": True}, "one of calibrated-verifier, step-verifier, none"),
                          ({"question": " "}, "non-empty"), ({"model": "x"}, "takes judge, question and verifier")):
         with pytest.raises(ConfigError, match=message):
             RewardSpec.from_config({"kind": "judge", **bad})
