@@ -77,6 +77,9 @@ class TimedReward:
     def score_candidates(self, question, previous, candidates):
         return self._timed(self.reward.score_candidates, question, previous, candidates)
 
+    def score_drafts(self, prompt, previous, drafts):
+        return self._timed(self.reward.score_drafts, prompt, previous, drafts)
+
     def _timed(self, call, *args):
         start = time.perf_counter()
         try:

@@ -3,6 +3,8 @@ turns evidence features into a probability. Plain numpy, so it runs wherever the
 
 from __future__ import annotations
 
+import time
+from collections import Counter
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -66,6 +68,12 @@ def share_exactly_half(scores: Sequence[float]) -> float:
     return float((scores == 0.5).mean()) if len(scores) else 0.0
 
 
+def share_at_mode(scores: Sequence[float]) -> float:
+    """The share of rewards at the reward's most common value (rounded to 1e-6): how often it gives no contrast."""
+    counts = Counter(round(float(s), 6) for s in scores)
+    return max(counts.values()) / len(scores) if counts else 0.0
+
+
 def sigmoid(x: np.ndarray | float) -> np.ndarray | float:
     return 1.0 / (1.0 + np.exp(-np.asarray(x, dtype=float)))
 
@@ -122,14 +130,18 @@ class RewardJudgement:
     mean_reward: float
     mean_label: float
     table: list[ReliabilityBin]
+    at_mode: float = 0.0  # the share of candidates at the reward's most common value
+    seconds_per_step: float = 0.0  # mean wall time of scoring one position's candidates together
 
 
 def judge_reward(reward, positions: Sequence[dict], bins: int = 5) -> RewardJudgement:
     """Score every labelled position's candidates together (as a method would), compare with the labels."""
-    rewards, soft, majority, anyone, groups = [], [], [], [], []
+    rewards, soft, majority, anyone, groups, seconds = [], [], [], [], [], 0.0
     for position in positions:
         texts = [c["text"] for c in position["candidates"]]
+        started = time.perf_counter()
         scored = [s.reward for s in reward.score_candidates(position["question"], position["previous"], texts)]
+        seconds += time.perf_counter() - started
         labels = [c["soft_label"] for c in position["candidates"]]
         rewards += scored
         soft += labels
@@ -143,6 +155,7 @@ def judge_reward(reward, positions: Sequence[dict], bins: int = 5) -> RewardJudg
         within_step=within_step, within_step_pairs=within_step_pairs,
         exactly_half=share_exactly_half(rewards), mean_reward=float(np.mean(rewards)) if rewards else 0.0,
         mean_label=float(np.mean(soft)) if soft else 0.0, table=reliability(rewards, soft, bins),
+        at_mode=share_at_mode(rewards), seconds_per_step=seconds / len(positions) if positions else 0.0,
     )
 
 
@@ -192,15 +205,16 @@ def _cell(value: float | None, spec: str = ".3f") -> str:
 
 
 def judgement_report(judgements: Sequence[RewardJudgement]) -> str:
-    """Markdown: one row per reward (AUROC, same-step order, share exactly ½), then each reward's reliability
-    table."""
+    """Markdown: one row per reward (AUROC, same-step order, share exactly ½ and at its most common value, seconds
+    per step: all of a position's candidates scored together), then each reward's reliability table."""
     lines = ["| reward | candidates | AUROC (majority) | AUROC (any) | same-step order (pairs) | exactly ½ "
-             "| mean r | mean label |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|"]
+             "| mean r | mean label | at most common r | s / step |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for j in judgements:
         lines.append(f"| {j.reward} | {j.candidates} | {_cell(j.auroc_majority)} | {_cell(j.auroc_any)} "
                      f"| {_cell(j.within_step)} ({j.within_step_pairs}) "
-                     f"| {j.exactly_half:.1%} | {j.mean_reward:.3f} | {j.mean_label:.3f} |")
+                     f"| {j.exactly_half:.1%} | {j.mean_reward:.3f} | {j.mean_label:.3f} "
+                     f"| {j.at_mode:.1%} | {j.seconds_per_step:.3f} |")
     for j in judgements:
         lines += ["", f"Reliability of {j.reward} (soft label = share of completions reaching the gold answer):", "",
                   "| r in | candidates | mean r | mean label |", "|---|---:|---:|---:|"]

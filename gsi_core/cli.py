@@ -67,13 +67,15 @@ def build_parser() -> argparse.ArgumentParser:
     _add_step_delimiter_flag(label)
     judge = commands.add_parser("reward-eval", help="score labelled steps with rewards: AUROC, reliability, share ½")
     judge.add_argument("--reward", required=True,
-                       help="comma-separated rewards: a kind (step-verifier, calibrated-verifier), a preset's name "
-                            "(its reward), or a mapping like '{kind: prm, model: Qwen/Qwen2.5-Math-PRM-7B}'")
+                       help="comma-separated rewards: a kind (step-verifier, calibrated-verifier, judge), a preset's "
+                            "name (its reward), or a mapping like '{kind: prm, model: Qwen/Qwen2.5-Math-PRM-7B}'")
     judge.add_argument("--data", required=True, help="a label-steps directory or its results.jsonl")
     judge.add_argument("--split", default="all", choices=["all", "train", "heldout"])
     judge.add_argument("--bins", type=int, default=5, help="bins of the reliability table")
     judge.add_argument("--threshold", type=float, default=0.5,
                        help="the u of the acceptance ceiling (the share of steps a perfect reward would accept)")
+    judge.add_argument("--preset", default=None, help="whose models a judge reward asks (default: offline-cpu "
+                       "without a GPU); loaded only for a judge")
     report = commands.add_parser("report", help="the summary table and chart of an eval directory, running nothing")
     report.add_argument("directory")
     report.add_argument("--predict-costs", metavar="COSTS.json",
@@ -137,7 +139,7 @@ def _add_step_delimiter_flag(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_reward_flag(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--reward", help="score with this reward instead of the preset's: step-verifier, "
+    parser.add_argument("--reward", help="score with this reward instead of the preset's: step-verifier, judge, "
                         "calibrated-verifier, a preset's name (its reward) or a mapping such as '{kind: prm, model: …}'")
 
 
@@ -272,7 +274,11 @@ def reward_spec(text: str) -> dict:
 
     text = text.strip()
     if text.startswith("{"):
-        spec = yaml.safe_load(text)
+        try:
+            spec = yaml.safe_load(text)
+        except yaml.YAMLError as error:
+            raise ConfigError(f"--reward {text!r} is not a YAML mapping (quote a text holding ? or :): "
+                              f"{error}") from None
         if not isinstance(spec, dict):
             raise ConfigError(f"--reward {text!r} is not a mapping")
         return spec
@@ -280,19 +286,34 @@ def reward_spec(text: str) -> dict:
     return presets[text].reward.to_config() if text in presets else {"kind": text}
 
 
+def _top_level_parts(text: str) -> list[str]:
+    """`a,{kind: judge, judge: small},b` → its three parts: commas inside a mapping do not split."""
+    parts, depth, start = [], 0, 0
+    for i, char in enumerate(text + ","):
+        depth += {"{": 1, "}": -1}.get(char, 0)
+        if char == "," and depth == 0:
+            parts.append(text[start:i].strip())
+            start = i + 1
+    return [part for part in parts if part]
+
+
 def reward_eval_command(args: argparse.Namespace) -> int:
     from .calibration import ceiling_report, judge_reward, judgement_report
-    from .loading import load_reward
+    from .loading import load_reward, load_step_model
     from .step_labels import read_positions, split_positions
 
     positions = split_positions(read_positions(args.data), args.split)
     if not positions:
         raise ConfigError(f"{args.data} holds no labelled positions in split {args.split!r}")
-    specs = [reward_spec(part) for part in (args.reward.split(",") if not args.reward.strip().startswith("{")
-                                           else [args.reward])]
+    specs = [RewardSpec.from_config(reward_spec(part)) for part in _top_level_parts(args.reward)]
     problems = len({p["problem_id"] for p in positions})
     print(f"{len(positions)} positions of {problems} problems (split {args.split}) from {args.data}\n")
-    print(judgement_report([judge_reward(load_reward(spec), positions, args.bins) for spec in specs]))
+    judged_by = {spec.judge for spec in specs if spec.kind == "judge"}
+    preset = get_preset(args.preset) if judged_by else None
+    # a judge only reads logits of the loaded weights: no int8 decoding copy
+    models = {role: load_step_model(dataclasses.replace(getattr(preset, role), int8_decode=False))
+              for role in judged_by}
+    print(judgement_report([judge_reward(load_reward(spec, models), positions, args.bins) for spec in specs]))
     print("\n" + ceiling_report(positions, args.threshold))
     return 0
 

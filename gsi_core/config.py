@@ -165,20 +165,27 @@ class ModelSpec:
         return self.tokenizer or self.model
 
 
-REWARD_KINDS = ("step-verifier", "calibrated-verifier", "prm")
+REWARD_KINDS = ("step-verifier", "calibrated-verifier", "prm", "judge")
+JUDGE_ROLES = ("big", "small")  # the loaded step model a judge reward asks
+JUDGE_VERIFIERS = ("calibrated-verifier", "step-verifier", "none")  # what a judge's P(Yes) is combined with
 DEFAULT_STEP_TOKEN = "<extra_0>"  # Qwen2.5-Math-PRM's step separator
 
 
 @dataclass(frozen=True)
 class RewardSpec:
     """`{kind: step-verifier}` (no weights), `{kind: calibrated-verifier, [weights: …]}` (its logistic weights,
-    default the fitted ones), or `{kind: prm, model: …, step_token: …}` plus the `ModelSpec` settings of the PRM
-    (device, dtype, trust_remote_code; or backend: vllm with its url)."""
+    default the fitted ones), `{kind: prm, model: …, step_token: …}` plus the `ModelSpec` settings of the PRM
+    (device, dtype, trust_remote_code; or backend: vllm with its url), or `{kind: judge, [judge: big | small],
+    [question: …], [verifier: calibrated-verifier | step-verifier | none]}`: a loaded step model asked whether
+    the step is right, combined with a verifier's evidence (gsi_core/judge.py)."""
 
     kind: str = "step-verifier"
     model: ModelSpec | None = None  # the PRM
     step_token: str = DEFAULT_STEP_TOKEN
     weights: tuple[float, ...] | None = None  # the calibrated verifier's, when not its fitted defaults
+    judge: str = "big"  # the judge's model, by role
+    question: str | None = None  # the judge's question, when not its default
+    verifier: str = "calibrated-verifier"  # the evidence the judge's P(Yes) is combined with
 
     @classmethod
     def from_config(cls, value: dict[str, Any] | str) -> "RewardSpec":
@@ -199,12 +206,32 @@ class RewardSpec:
         if kind == "prm":
             step_token = config.pop("step_token", DEFAULT_STEP_TOKEN)
             return cls(kind, ModelSpec.from_config(config), step_token)
+        if kind == "judge":
+            return cls._judge_from_config(config)
         raise ConfigError(f"unknown reward kind {kind!r}; use {' or '.join(REWARD_KINDS)}")
+
+    @classmethod
+    def _judge_from_config(cls, config: dict[str, Any]) -> "RewardSpec":
+        judge, question = config.pop("judge", "big"), config.pop("question", None)
+        verifier = config.pop("verifier", "calibrated-verifier")
+        if config:
+            raise ConfigError(f"the judge reward takes judge, question and verifier (got {sorted(config)})")
+        if judge not in JUDGE_ROLES:
+            raise ConfigError(f"the judge must be one of the loaded models, {' or '.join(JUDGE_ROLES)} (got {judge!r})")
+        if question is not None and (not isinstance(question, str) or not question.strip()):
+            raise ConfigError(f"the judge's question must be a non-empty text (got {question!r})")
+        if verifier not in JUDGE_VERIFIERS:
+            raise ConfigError(f"the judge's verifier must be one of {', '.join(JUDGE_VERIFIERS)} (got {verifier!r})")
+        return cls("judge", judge=judge, question=question, verifier=verifier)
 
     def to_config(self) -> dict[str, Any]:
         step_token = {} if self.step_token == DEFAULT_STEP_TOKEN else {"step_token": self.step_token}
         weights = {} if self.weights is None else {"weights": list(self.weights)}
-        return {"kind": self.kind, **(self.model.to_config() if self.model else {}), **step_token, **weights}
+        judge = {}
+        if self.kind == "judge":
+            judge = {"judge": self.judge, **({} if self.question is None else {"question": self.question}),
+                     **({} if self.verifier == "calibrated-verifier" else {"verifier": self.verifier})}
+        return {"kind": self.kind, **(self.model.to_config() if self.model else {}), **step_token, **weights, **judge}
 
     @property
     def name(self) -> str:

@@ -9,16 +9,17 @@ import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import torch
 
+from . import qwen_prm
+from .bf16_storage import compute_in_fp32, stored_in_bf16
 # ModelSpec, OFFLINE_PREFIX and BACKENDS live in config.py (presets validate their specs there); importable here too.
 from .config import BACKENDS, OFFLINE_PREFIX, ConfigError, ModelSpec, Preset, RewardSpec  # noqa: F401
-from .bf16_storage import compute_in_fp32, stored_in_bf16
+from .judge import JudgeReward
 from .models import TransformersStepModel
 from .offline_weights import materialize
-from . import qwen_prm
 from .progress import LOADING, QUANTIZING, report
 from .rewards import CalibratedVerifier, ProcessRewardModel, StepTokenPRM, StepVerifier
 from .vllm_backend import VLLMClient, VLLMProcessRewardModel, VLLMStepModel
@@ -148,10 +149,12 @@ def connect_vllm_model(spec: ModelSpec) -> StepModel:
                          num_parameters=sum(p.numel() for p in skeleton.parameters()), eos_ids=eos)
 
 
-def load_reward(reward: RewardSpec | dict[str, Any]) -> RewardModel:
+def load_reward(reward: RewardSpec | dict[str, Any], models: Mapping[str, StepModel] | None = None) -> RewardModel:
     """Build the reward a preset names (a `RewardSpec`, or its mapping as a preset writes it): the step verifier,
-    a PRM in this process, or a PRM on a vLLM server."""
+    a PRM in this process, a PRM on a vLLM server, or a judge that asks one of the loaded `models` (by role)."""
     reward = reward if isinstance(reward, RewardSpec) else RewardSpec.from_config(reward)
+    if reward.kind == "judge":
+        return load_judge(reward, models or {})
     if reward.kind == "calibrated-verifier":
         return CalibratedVerifier() if reward.weights is None else CalibratedVerifier(reward.weights)
     spec = reward.model
@@ -167,7 +170,9 @@ def load_reward(reward: RewardSpec | dict[str, Any]) -> RewardModel:
 
 def reward_scale(reward: RewardSpec) -> RewardScale:
     """The scale of the reward a spec names, without loading a model: a model-free reward is built (at once),
-    a PRM's is the one its class declares."""
+    a PRM's or a judge's is the one its class declares."""
+    if reward.kind == "judge":
+        return JudgeReward.scale
     return load_reward(reward).scale if reward.model is None else StepTokenPRM.scale
 
 
@@ -189,6 +194,22 @@ def prm_class(spec: ModelSpec) -> tuple[ModelSpec, Any]:
                       f"{architecture or '(none named)'}; set trust_remote_code: true to run the repository's code")
 
 
+def load_judge(reward: RewardSpec, models: Mapping[str, StepModel]) -> JudgeReward:
+    """The judge on the already-loaded model of its role (no second copy); refused where that model is not in
+    this process, or its vocabulary or chat template cannot ask the question."""
+    model = models.get(reward.judge)
+    if model is None:
+        raise ConfigError(f"the judge reward asks the loaded π_{reward.judge[0].upper()}: load the models first")
+    if not isinstance(model, TransformersStepModel):
+        raise ConfigError(f"the judge reward reads logits in this process; {model.name!r} is not loaded here "
+                          "(a vLLM server's model cannot judge)")
+    label = f"judge-{reward.judge}" + {"calibrated-verifier": "", "step-verifier": " (step-verifier cap)",
+                                         "none": " (no verifier)"}[reward.verifier]
+    if reward.question:
+        label += f" «{reward.question[:40]}»"
+    return JudgeReward(model, question=reward.question, verifier=reward.verifier, label=label)
+
+
 @dataclass(frozen=True)
 class Components:
     """The loaded parts a method runs on."""
@@ -202,17 +223,17 @@ def load_components(preset: Preset) -> Components:
     """Load a preset's π_S, π_B and reward. Fails with the name of the part that did not load; a reward with no
     model of its own loads first, so a bad setting of it fails before minutes of model loading."""
 
-    def reward() -> RewardModel:
+    def reward(models: Mapping[str, StepModel] | None = None) -> RewardModel:
         try:
-            return load_reward(preset.reward)
+            return load_reward(preset.reward, models)
         except Exception as error:
             raise RuntimeError(f"reward ({preset.reward.to_config()}) failed to load: {error}") from error
 
-    model_free = reward() if preset.reward.model is None else None
+    model_free = reward() if preset.reward.model is None and preset.reward.kind != "judge" else None
     parts = {}
     for role, spec in (("small", preset.small), ("big", preset.big)):
         try:
             parts[role] = load_step_model(spec)
         except Exception as error:
             raise RuntimeError(f"π_{role[0].upper()} ({spec.model}) failed to load: {error}") from error
-    return Components(parts["small"], parts["big"], model_free or reward())
+    return Components(parts["small"], parts["big"], model_free or reward(parts))

@@ -385,3 +385,30 @@ class TransformersStepModel(TokenizedStepModel):
                                   stop=lambda text, piece: stop(text), stop_reason="stop",
                                   attention=attention, positions=next_position)
         return [drafts[i * k : (i + 1) * k] for i in range(len(continuations))]
+
+    @torch.inference_mode()
+    def next_token_logits(
+        self, prompt: Prompt, steps: Sequence[Draft], continuations: Sequence[Sequence[int]], tokens: Sequence[int]
+    ) -> torch.Tensor:
+        """[rows, len(tokens)] float32 logits of `tokens` as the token after prefix + each continuation (ids in
+        this vocabulary, at least one each), all rows in one batched forward from the cached prefix: only the
+        continuations' tokens are computed, and the cached prefix is left as it was (what a judge reward reads its
+        answer from). The logits come from the final hidden state in float32: in bf16, two answers' logits tie
+        where they differ by less than bf16 resolves. Right padding needs no mask under causal attention."""
+        if any(not ids for ids in continuations):
+            raise ValueError("every continuation needs at least one token")
+        with self._lock:
+            state = self._advance(self.prefix_ids(prompt, steps))
+            rows, width = len(continuations), max((len(ids) for ids in continuations), default=0)
+            if not rows:
+                return torch.empty((0, len(tokens)))
+            inputs = torch.zeros((rows, width), dtype=torch.long, device=self.device)
+            for r, ids in enumerate(continuations):
+                inputs[r, : len(ids)] = torch.tensor(list(ids), dtype=torch.long)
+            hidden = self.model.get_decoder()(input_ids=inputs, past_key_values=self._expanded(state.cache, rows),
+                                              use_cache=True).last_hidden_state
+            last = hidden[torch.arange(rows), [len(ids) - 1 for ids in continuations]].float()
+            head = self.model.get_output_embeddings()
+            chosen = torch.tensor(list(tokens), device=self.device)
+            bias = None if head.bias is None else head.bias[chosen].float()
+            return torch.nn.functional.linear(last, head.weight[chosen].float(), bias).cpu()

@@ -97,6 +97,11 @@ class RewardModel(ABC):
         n drafts of one step, so a reward may compare them. Override to batch or to give reasons."""
         return [Scored(self.score(question, [*previous, candidate])[-1]) for candidate in candidates]
 
+    def score_drafts(self, prompt: Prompt, previous: Sequence[Draft], drafts: Sequence[Draft]) -> list[Scored]:
+        """`score_candidates` as a run calls it, with the drafts themselves: a reward that reads a loaded model
+        (the judge) overrides it to use their token ids, so the model's cached prefix is reused as drafted."""
+        return self.score_candidates(prompt.problem, [step.text for step in previous], [d.text for d in drafts])
+
 
 def check_problem(problem: str | None) -> str:
     """The problem as given, or a ConfigError: every entry point (CLI, methods, app) refuses an empty one alike."""

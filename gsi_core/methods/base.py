@@ -68,8 +68,7 @@ class RunContext:
 
     def rewards(self, drafts: Sequence[Draft], stage: str = "reward") -> list[Scored]:
         """The drafts' rewards; raises `RewardFloorReached` when the config's floor is set and all are below it."""
-        previous = [step.text for step in self.steps]
-        scored = self._timed(stage, self.reward.score_candidates, self.problem, previous, [d.text for d in drafts])
+        scored = self._timed(stage, self.reward.score_drafts, self.prompt, self.steps, drafts)
         floor = self.config.reward_floor
         if floor is not None and max(s.reward for s in scored) < floor:
             raise RewardFloorReached(max(s.reward for s in scored))

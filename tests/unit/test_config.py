@@ -114,7 +114,8 @@ def test_auto_cpu_dtype_follows_the_cpu_unless_forced(monkeypatch):
     [
         ("small: {model: a, gpu: true}\n    big: b", "preset 'x': model spec: unknown keys \\['gpu'\\]"),
         ("small: a\n    big: {model: b, backend: vllm}", "preset 'x': model spec .* needs the server's url"),
-        ("small: a\n    big: b\n    reward: {kind: judge}", "preset 'x': unknown reward kind 'judge'"),
+        ("small: a\n    big: b\n    reward: {kind: oracle}", "preset 'x': unknown reward kind 'oracle'"),
+        ("small: a\n    big: b\n    reward: {kind: judge, judge: prm}", "preset 'x': the judge must be one of the loaded"),
         ("small: a\n    big: b\n    reward: {kind: step-verifier, model: m}", "the step verifier takes no settings"),
         ("small: [a]\n    big: b", "preset 'x': expected a string or a mapping"),
     ],
