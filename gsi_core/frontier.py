@@ -79,19 +79,23 @@ def load_plan(path: Path | str) -> FrontierPlan:
                         limit=raw.get("limit"), seeds=tuple(check_seeds(raw.get("seeds", [0]))),
                         decoding=dict(raw.get("decoding") or {}))
     for point in points:
-        DecodingConfig().replace(**{**plan.decoding, **point.overrides})  # unknown fields and bad values fail here
+        try:
+            DecodingConfig().replace(**{**plan.decoding, **point.overrides})  # unknown fields and bad values fail
+        except ConfigError as error:
+            raise ConfigError(f"{path}: point {point.name}: {error}") from None
     return plan
 
 
 def _point(body: Any) -> FrontierPoint:
     if not isinstance(body, dict) or not _NAME.match(str(body.get("name", ""))):
         raise ConfigError(f"each point needs a `name` of letters, digits, '.', '_' or '-' (got {body!r})")
-    reward = body.get("reward")
-    if reward is not None:
-        reward = RewardSpec.from_config(reward).to_config()
-    seeds = body.get("seeds")
+    try:
+        reward = None if body.get("reward") is None else RewardSpec.from_config(body["reward"]).to_config()
+        seeds = None if body.get("seeds") is None else tuple(check_seeds(body["seeds"]))
+    except ConfigError as error:
+        raise ConfigError(f"point {body['name']}: {error}") from None
     overrides = {k: v for k, v in body.items() if k not in _POINT_KEYS}
-    return FrontierPoint(str(body["name"]), overrides, reward, None if seeds is None else tuple(check_seeds(seeds)))
+    return FrontierPoint(str(body["name"]), overrides, reward, seeds)
 
 
 @dataclass(frozen=True)
