@@ -304,7 +304,6 @@ class _PrintedFrontierProgress(_PrintedProgress, FrontierProgress):
     def planned_frontier(self, out, points: int, problems: int, done: int, todo: int) -> None:
         from tqdm import tqdm
 
-        self.results = out
         print(f"[gsi] frontier of {self.dataset}: {points} GSI points × {problems} problems with their baselines, "
               f"{done} runs already done, {todo} to run → {out}", file=sys.stderr)
         if todo:

@@ -12,7 +12,8 @@ and provenance, `results.jsonl`), so each resumes, refuses other settings and re
 
 Soft best-of-n depends on the reward, β, the temperature and its own n, never on u or the other model's n, so
 points that differ only in those share one baseline directory: u swept over six values costs the baselines once.
-The whole frontier is pinned to the commit that started it: latencies measured on two engines do not compare.
+The whole frontier is pinned to the engine that started it (its commit, `+changes` where gsi_core had uncommitted
+edits): latencies measured on two engines do not compare.
 """
 
 from __future__ import annotations
@@ -153,15 +154,29 @@ def pending_cells(cells: Sequence[Cell], out: Path) -> list[Cell]:
     return [c for c in cells if (c.problem.id, c.run.method, c.seed) not in done[c.run.path]]
 
 
-def check_commit(out: Path, here: dict[str, Any], allow_other_commit: bool) -> bool:
-    """Whether `out` already holds a frontier; one started on another commit is refused unless
-    `allow_other_commit` (each run.json's `resumed` then names the sessions' commits)."""
+def engine_version(commit: str | None) -> str | None:
+    """The commit, marked `+changes` where the engine's tracked files differ from it: an engine edited in the
+    middle of a long run would change its latencies under the same commit."""
+    import subprocess
+
+    try:
+        changed = subprocess.run(["git", "diff", "--quiet", "HEAD", "--", "."], cwd=Path(__file__).parent,
+                                 capture_output=True, timeout=10).returncode == 1
+    except (OSError, subprocess.TimeoutExpired):
+        changed = False
+    return f"{commit}+changes" if commit and changed else commit
+
+
+def check_engine(out: Path, engine: str | None, allow_other_commit: bool) -> bool:
+    """Whether `out` already holds a frontier; one started on another engine (commit, or uncommitted changes to
+    gsi_core) is refused unless `allow_other_commit` (each run.json's `resumed` then names the sessions' commits)."""
     file = out / FRONTIER_FILE
-    pinned = json.loads(file.read_text()).get("commit") if file.exists() else here["commit"]
-    if pinned != here["commit"] and not allow_other_commit:
-        raise ConfigError(f"{out} is pinned to commit {pinned}, this checkout is {here['commit']}: latencies of two "
-                          "engines do not compare. Check that commit out to resume, start another --out, or pass "
-                          "--allow-other-commit to mix them knowingly (each run.json names its sessions' commits).")
+    pinned = json.loads(file.read_text()).get("engine") if file.exists() else engine
+    if pinned != engine and not allow_other_commit:
+        raise ConfigError(f"{out} is pinned to engine {pinned}, this checkout is {engine}: latencies of two engines "
+                          "do not compare. Check that commit out (with no changes to gsi_core) to resume, start "
+                          "another --out, or pass --allow-other-commit to mix them knowingly (each run.json names "
+                          "its sessions' commits).")
     return file.exists()
 
 
@@ -183,7 +198,7 @@ def note_session(out: Path, here: dict[str, Any]) -> None:
     """Name this session (date, machine, commit) in `frontier.json`, as `run.json` names an eval's."""
     file = out / FRONTIER_FILE
     info = json.loads(file.read_text())
-    session = {key: here[key] for key in ("date", "machine", "commit") if key in here}
+    session = {key: here[key] for key in ("date", "machine", "commit", "engine") if key in here}
     file.write_text(json.dumps({**info, "resumed": [*info.get("resumed", []), session]}, indent=2,
                                ensure_ascii=False) + "\n")
 
@@ -201,7 +216,8 @@ def run_frontier(out: Path | str, plan: FrontierPlan, problems: Sequence[Problem
     stopped it (every finished run is on disk; the same call resumes), True when all are done."""
     out, progress = Path(out), progress or FrontierProgress()
     here = provenance(command, preset)
-    resuming = check_commit(out, here, allow_other_commit)
+    here["engine"] = engine_version(here["commit"])
+    resuming = check_engine(out, here["engine"], allow_other_commit)
     cells = plan_cells(plan, preset, problems)
     directories = _open_runs(out, {cell.run.path: cell.run for cell in cells}, plan, preset, command)
     write_frontier(out, plan, preset, here)

@@ -102,10 +102,12 @@ def test_run_frontier_stops_resumes_and_refuses_another_commit(tmp_path, tiny_pr
             keys = [r.key for r in read_records(out / path)]
             assert sorted(keys) == sorted({(p, method, 0) for p in ("0", "1")})  # every cell once
             assert RunDirectory(out / path).info()["settings"]["config"]["max_steps"] == 2
-    assert all(r.reward_counts and sum(r.reward_counts.values()) >= r.steps
-               for r in read_records(out / "points/low-u"))
-    (out / FRONTIER_FILE).write_text(json.dumps({**info, "commit": "0000000"}))
-    with pytest.raises(ConfigError, match="pinned to commit 0000000"):
+    for name, drafts in (("low-u", 3), ("two-drafts", 2)):  # every π_S draft of every step has its reward counted
+        for r in read_records(out / "points" / name):
+            assert sum(r.reward_counts.values()) == drafts * r.steps and 0 <= r.differing_steps <= r.steps
+    assert info["engine"].startswith(info["commit"])
+    (out / FRONTIER_FILE).write_text(json.dumps({**info, "engine": "0000000"}))
+    with pytest.raises(ConfigError, match="pinned to engine 0000000"):
         run_frontier(out, plan, load_problems("gsm8k", None, 3), preset, "frontier test")
     assert len(read_records(out / "points/low-u")) == 2  # refused before anything ran
     assert run_frontier(out, plan, problems, preset, "frontier test", allow_other_commit=True) is True
