@@ -259,10 +259,12 @@ def _open_runs(out: Path, specs: dict[str, RunSpec], plan: FrontierPlan, preset:
 
 
 class _Runner:
-    """The preset's models, loaded on the first run, and each reward loaded on its first use."""
+    """The preset's models, loaded on the first run, and each reward loaded on its first use. Before a method's
+    first timed run with a reward, one untimed step of it warms the kernels and caches that path needs, so the
+    first cell of a session is not timed cold (about one step's time per method and reward, once a session)."""
 
     def __init__(self, preset: Preset, progress: EvalProgress):
-        self.preset, self.progress, self.parts, self.rewards = preset, progress, None, {}
+        self.preset, self.progress, self.parts, self.rewards, self.warmed = preset, progress, None, {}, set()
 
     def reward(self, spec: RewardSpec):
         from .loading import load_components, load_reward
@@ -279,10 +281,15 @@ class _Runner:
         from .methods import run_method
 
         reward = self.reward(spec.reward)
+        warm_up = (spec.method, json.dumps(spec.reward.to_config(), sort_keys=True))
+        if warm_up not in self.warmed:
+            for _ in run_method(spec.method, problem.question, self.parts.small, self.parts.big, reward,
+                                spec.config.replace(seed=seed, max_steps=1)):
+                pass
+            self.warmed.add(warm_up)
         folded = Run()
         for event in run_method(spec.method, problem.question, self.parts.small, self.parts.big, reward,
                                 spec.config.replace(seed=seed)):
             folded = folded.add(event)
             self.progress.advanced(problem, spec.method, folded)
         return folded
-

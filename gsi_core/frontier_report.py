@@ -109,23 +109,46 @@ def mark_pareto(entries: Sequence[FrontierEntry]) -> list[FrontierEntry]:
     return [replace(e, pareto=e.time_ratio is not None and not dominated(e)) for e in entries]
 
 
+# Issue 32's test of a default: the reward tells drafts apart, and acceptance is neither rare nor automatic.
+TILT_DIFFERING, TILT_MODAL, TILT_ACCEPTANCE = 0.5, 1 / 3, (0.4, 0.9)
+
+
+def shows_tilt(entry: FrontierEntry) -> bool:
+    """Whether a GSI point shows the tilt: in at least half its steps the drafts' rewards differ, no reward value
+    covers more than a third of its drafts, and its acceptance lies in [40%, 90%]."""
+    low, high = TILT_ACCEPTANCE
+    return (entry.kind == POINT_METHOD and None not in (entry.differing_steps, entry.modal_share, entry.acceptance)
+            and entry.differing_steps >= TILT_DIFFERING and entry.modal_share <= TILT_MODAL
+            and low <= entry.acceptance <= high)
+
+
+def default_candidate(entries: Sequence[FrontierEntry]) -> FrontierEntry | None:
+    """Among the points that show the tilt and whose accuracy is not below sbon-big's (the paired interval reaches
+    0 or above), the one at the lowest time; None where there is none."""
+    fit = [e for e in entries if shows_tilt(e) and e.time_ratio is not None and e.difference is not None
+           and e.difference.high >= 0]
+    return min(fit, key=lambda e: e.time_ratio, default=None)
+
+
 def _cell(value: float | None, spec: str) -> str:
     return "–" if value is None else format(value, spec)
 
 
 def frontier_table(entries: Sequence[FrontierEntry]) -> str:
-    """A Markdown table (plain text in a terminal too); `◆` marks the Pareto set."""
+    """A Markdown table (plain text in a terminal too); `◆` marks the Pareto set, `✓` the points that show the
+    tilt (`shows_tilt`)."""
     lines = [f"| point | reward | settings | problems × seeds | accuracy | ± | time ÷ {REFERENCE} | acceptance "
-             f"| steps whose drafts' rewards differ | drafts at the commonest reward | Pareto "
+             f"| steps whose drafts' rewards differ | drafts at the commonest reward | tilt | Pareto "
              f"| accuracy − {REFERENCE} [95% interval] |",
-             "|---|---|---|---:|---:|---:|---:|---:|---:|---:|:---:|---:|"]
+             "|---|---|---|---:|---:|---:|---:|---:|---:|---:|:---:|:---:|---:|"]
     for e in entries:
         d = e.difference
         paired = "–" if d is None else f"{d.difference:+.1%} [{d.low:+.1%}, {d.high:+.1%}]"
         lines.append(f"| {e.label} | {e.reward} | {e.settings} | {e.problems} × {e.seeds} | {e.accuracy:.1%} "
                      f"| {e.accuracy_error:.1%} ({e.error_over}) | {_cell(e.time_ratio, '.2f')} "
                      f"| {_cell(e.acceptance, '.0%')} | {_cell(e.differing_steps, '.0%')} "
-                     f"| {_cell(e.modal_share, '.0%')} | {'◆' if e.pareto else ''} | {paired} |")
+                     f"| {_cell(e.modal_share, '.0%')} | {'✓' if shows_tilt(e) else ''} | {'◆' if e.pareto else ''} "
+                     f"| {paired} |")
     return "\n".join(lines)
 
 
@@ -147,7 +170,13 @@ def frontier_report(path: Path | str) -> tuple[str, list[FrontierEntry]]:
 
 
 def frontier_text(entries: Sequence[FrontierEntry]) -> str:
-    """The table with what its columns mean: what `report` prints for a frontier."""
+    """The table with what its columns mean, and the default it points to: what `report` prints for a frontier."""
+    chosen = default_candidate(entries)
+    default = (f"The default it points to: **{chosen.label}**, the fastest point that shows the tilt with accuracy "
+               f"not below {REFERENCE}'s." if chosen else
+               f"No point shows the tilt with accuracy not below {REFERENCE}'s, so none is a default candidate.")
     return (f"{frontier_table(entries)}\n\nTime and the paired difference use only the (problem, seed) runs a row "
             f"shares with its {REFERENCE}; ± is the SE over seeds where a row has several, else the binomial SE. "
-            "◆: on the Pareto set (no other row has higher accuracy at lower time).")
+            "✓: shows the tilt (drafts' rewards differ in ≥ 50% of steps, no reward value on more than ⅓ of drafts, "
+            "acceptance 40–90%). ◆: on the Pareto set (no other row has higher accuracy at lower time).\n\n"
+            f"{default}")

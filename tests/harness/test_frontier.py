@@ -13,7 +13,8 @@ from gsi_core.config import ConfigError, get_preset
 from gsi_core.data import load_problems
 from gsi_core.evaluation import RunDirectory, read_records
 from gsi_core.frontier import FRONTIER_FILE, FrontierProgress, load_plan, plan_cells, run_frontier
-from gsi_core.frontier_report import frontier_entries, frontier_table
+from gsi_core.frontier_report import (default_candidate, frontier_entries, frontier_table, frontier_text, mark_pareto,
+                                     shows_tilt)
 from gsi_core.report import saved_runs
 
 from support import cli, record
@@ -169,9 +170,16 @@ def test_frontier_table_maths_on_known_records(tmp_path):
     assert small_row.time_ratio == pytest.approx(0.2) and small_row.accuracy == 0.0
     assert [e.pareto for e in (fast_row, slow_row, small_row, big_row)] == [True, True, True, True]
     worse = dataclasses.replace(slow_row, label="worse", accuracy=0.5, time_ratio=2.5)
-    from gsi_core.frontier_report import mark_pareto
-
     assert [e.pareto for e in mark_pareto([fast_row, slow_row, worse])] == [True, True, False]
     table = frontier_table([fast_row])
-    assert "| fast | step-verifier | threshold=0.1 | 3 × 2 | 33.3% | 0.0% (SE over 2 seeds) | 0.40 | 75% | 50% | 75% | ◆ |" in table
+    assert "| fast | step-verifier | threshold=0.1 | 3 × 2 | 33.3% | 0.0% (SE over 2 seeds) | 0.40 | 75% | 50% | 75% |  | ◆ |" in table
+    assert not shows_tilt(fast_row) and default_candidate([fast_row, slow_row]) is None  # 75% of drafts at ½
+    tilted = dataclasses.replace(fast_row, label="tilted", modal_share=0.3)
+    assert shows_tilt(tilted) and "| tilted |" in frontier_table([tilted]) and "| ✓ | ◆ |" in frontier_table([tilted])
+    assert not shows_tilt(dataclasses.replace(tilted, acceptance=0.95))
+    worse_than_big = dataclasses.replace(tilted, difference=dataclasses.replace(tilted.difference, high=-0.01))
+    faster = dataclasses.replace(tilted, label="faster", time_ratio=0.3)
+    assert default_candidate([tilted, faster]).label == "faster"
+    assert default_candidate([worse_than_big]) is None  # separated from sbon-big, below it
+    assert "The default it points to: **faster**" in frontier_text([tilted, faster])
     assert math.isclose(slow_row.accuracy_error, 0.0)  # all correct: a binomial SE of 0
