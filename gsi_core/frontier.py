@@ -66,7 +66,10 @@ class FrontierPlan:
 def load_plan(path: Path | str) -> FrontierPlan:
     """Read and check a plan: unknown keys, unknown decoding fields, bad rewards and repeated names are refused
     here, before any model loads."""
-    raw = yaml.safe_load(Path(path).read_text()) or {}
+    try:
+        raw = yaml.safe_load(Path(path).read_text()) or {}
+    except (OSError, yaml.YAMLError) as error:
+        raise ConfigError(f"cannot read the plan {path}: {error}") from None
     if not isinstance(raw, dict) or not raw.get("points"):
         raise ConfigError(f"{path}: a plan is a mapping with a non-empty `points` list")
     unknown = set(raw) - _PLAN_KEYS

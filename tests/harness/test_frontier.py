@@ -52,6 +52,11 @@ def test_a_bad_plan_is_refused_before_anything_runs(tmp_path, text, reason):
     assert reason in str(refused.value)
 
 
+def test_a_missing_plan_is_one_line_of_error(tmp_path):
+    done = cli("frontier", "--plan", str(tmp_path / "nope.yaml"), "--out", str(tmp_path / "out"))
+    assert done.returncode == 2 and done.stderr.startswith("error: cannot read the plan") and "Traceback" not in done.stderr
+
+
 def test_points_that_differ_only_in_u_or_the_other_models_n_share_their_baselines(tmp_path, tiny_presets_file):
     plan, preset = load_plan(write_plan(tmp_path)), get_preset("tiny", tiny_presets_file)
     problems = load_problems("gsm8k", None, 2)
