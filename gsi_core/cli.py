@@ -5,12 +5,14 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import sys
+from pathlib import Path
 
 from .config import (BACKENDS, ROLES, STEP_DELIMITERS, ConfigError, DecodingConfig, MissingServerSetting, Preset,
                      get_preset, RewardSpec, load_presets)
 from .data import FILES
-from .evaluation import EvalProgress
+from .evaluation import EvalProgress, check_seeds
 from .events import to_json
+from .frontier import FrontierProgress
 from .methods import DEFAULT_METHODS, METHODS, run_method
 from .vocabulary import check_problem
 
@@ -76,6 +78,18 @@ def build_parser() -> argparse.ArgumentParser:
                        help="the u of the acceptance ceiling (the share of steps a perfect reward would accept)")
     judge.add_argument("--preset", default=None, help="whose models a judge reward asks (default: offline-cpu "
                        "without a GPU); loaded only for a judge")
+    frontier = commands.add_parser("frontier", help="GSI at each point of a plan against sbon-small and sbon-big "
+                                   "on the same problems and seeds; resumable, pinned to one commit")
+    frontier.add_argument("--plan", required=True, help="the plan (YAML): its points, and dataset, preset, limit, "
+                          "seeds and decoding unless given here; docs/frontier.md")
+    frontier.add_argument("--out", required=True, help="the frontier directory: frontier.json, points/, baselines/")
+    frontier.add_argument("--dataset", choices=list(FILES))
+    frontier.add_argument("--data", help="the dataset's JSON-lines file (default: data/benchmarks, or GSI_BENCHMARKS_DIR)")
+    frontier.add_argument("--preset", help="a preset of spaces_config.yaml (default: the plan's)")
+    frontier.add_argument("--limit", type=int, help="the first N problems (default: the plan's)")
+    frontier.add_argument("--seeds", type=_seed_list, help="comma-separated seeds of points that name none")
+    frontier.add_argument("--allow-other-commit", action="store_true",
+                          help="resume a frontier started on another commit (each run.json names its sessions')")
     report = commands.add_parser("report", help="the summary table and chart of an eval directory, running nothing")
     report.add_argument("directory")
     report.add_argument("--predict-costs", metavar="COSTS.json",
@@ -318,9 +332,70 @@ def reward_eval_command(args: argparse.Namespace) -> int:
     return 0
 
 
+class _PrintedFrontierProgress(_PrintedProgress, FrontierProgress):
+    """The frontier's progress on stderr: the eval's bar and lines, with the frontier's plan first."""
+
+    def planned_frontier(self, out, points: int, problems: int, done: int, todo: int) -> None:
+        from tqdm import tqdm
+
+        print(f"[gsi] frontier of {self.dataset}: {points} GSI points × {problems} problems with their baselines, "
+              f"{done} runs already done, {todo} to run → {out}", file=sys.stderr)
+        if todo:
+            self.bar = tqdm(total=done + todo, initial=done, unit="run", dynamic_ncols=True, file=sys.stderr)
+
+
+def frontier_command(args: argparse.Namespace, argv: list[str]) -> int:
+    """Run every pending cell of the plan, then print the frontier's table and write its figure."""
+    from .data import load_problems
+    from .frontier import load_plan, run_frontier
+
+    plan = load_plan(args.plan)
+    plan = dataclasses.replace(plan, dataset=args.dataset or plan.dataset, preset=args.preset or plan.preset,
+                               limit=args.limit or plan.limit, seeds=tuple(check_seeds(args.seeds or plan.seeds)))
+    if plan.limit is not None and plan.limit < 1:
+        raise ConfigError("--limit must be at least 1")
+    preset = get_preset(plan.preset)
+    try:
+        problems = load_problems(plan.dataset, args.data, plan.limit)
+    except OSError as error:
+        raise ConfigError(f"cannot read the {plan.dataset} problems: {error}") from None
+    progress = _PrintedFrontierProgress(plan.dataset)
+    try:
+        finished = run_frontier(args.out, plan, problems, preset, "python -m gsi_core " + " ".join(argv), progress,
+                                args.allow_other_commit)
+    finally:
+        progress.close()
+    if not finished:
+        print(f"\n[gsi] stopped; every finished run is saved under {args.out}. Run the same command to resume.",
+              file=sys.stderr)
+        return 130
+    return report_command(args.out)
+
+
+def frontier_report_command(path) -> int:
+    """The frontier's table on stdout; its figure (HTML) beside it."""
+    from .figures import frontier_figure, frontier_summary
+    from .frontier_report import frontier_report, frontier_text
+
+    label, entries = frontier_report(path)
+    if not entries:
+        raise ConfigError(f"{path} holds no finished GSI runs yet")
+    print(f"{label}\n\n{frontier_text(entries)}\n\n{frontier_summary(entries)}")
+    figure = frontier_figure(entries, label)
+    written = Path(path) / "frontier.html"
+    figure.write_html(written, include_plotlyjs=True)
+    (Path(path) / "summary.md").write_text(f"{label}\n\n{frontier_text(entries)}\n\n{frontier_summary(entries)}\n",
+                                           encoding="utf-8")
+    print(f"[gsi] html: {written}", file=sys.stderr)
+    return 0
+
+
 def report_command(path) -> int:
+    from .frontier_report import is_frontier
     from .report import report_text, saved_run_report, write_report
 
+    if is_frontier(path):
+        return frontier_report_command(path)
     label, summaries, differences = saved_run_report(path)
     if not summaries:
         raise ConfigError(f"{path} holds no finished runs (no results.jsonl lines)")
@@ -393,6 +468,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "eval":
             return eval_command(args, argv)
+        if args.command == "frontier":
+            return frontier_command(args, argv)
         if args.command == "label-steps":
             return label_steps_command(args, argv)
         if args.command == "reward-eval":

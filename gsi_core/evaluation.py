@@ -13,6 +13,7 @@ import dataclasses
 import json
 import os
 import signal
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
@@ -53,6 +54,9 @@ class Record:
     flops: float
     wall_time: float
     stage_times: dict[str, float]
+    # How the reward told a step's drafts apart (the frontier's reads them); None in records saved before.
+    differing_steps: int | None = None  # steps whose drafts' rewards are not all equal
+    reward_counts: dict[str, int] | None = None  # how many drafts got each reward value (4 decimals)
 
     @property
     def key(self) -> tuple[str, str, int]:
@@ -67,8 +71,19 @@ def make_record(problem: Problem, seed: int, run: Run, correct: bool) -> Record:
         steps=summary.steps, accepted=summary.accepted, fallbacks=summary.fallbacks,
         tokens_small=summary.tokens_small, tokens_big=summary.tokens_big, tokens_scored_big=summary.tokens_scored_big,
         flops=estimated_flops(start, summary)["total"], wall_time=summary.wall_time,
-        stage_times=dataclasses.asdict(summary.timings),
+        stage_times=dataclasses.asdict(summary.timings), **reward_spread(run),
     )
+
+
+def reward_spread(run: Run) -> dict[str, Any]:
+    """Of a run's steps, how many had drafts with different rewards, and how many drafts got each reward value:
+    a reward that gives every draft the same value cannot tilt the choice, whatever u is."""
+    differing, counts = 0, Counter()
+    for step in run.steps:
+        rewards = [f"{round(c.reward, 4):g}" for c in step.candidates if c.reward is not None]
+        differing += len(set(rewards)) > 1
+        counts.update(rewards)
+    return {"differing_steps": differing, "reward_counts": dict(counts)}
 
 
 def run_info(command: str, dataset: str, preset: Preset, config: dict[str, Any],

@@ -17,8 +17,10 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 
 from .evaluation import RESULTS_FILE, RUN_FILE, SAVED_RUNS_DIR, UNRECORDED_REWARD, Record, RunDirectory, read_records
+from .frontier import FRONTIER_FILE
 from .methods import REFERENCE_METHOD
 
+SAVED_FRONTIERS_DIR = SAVED_RUNS_DIR.parent / "frontier"
 BASELINE_METHOD = "gsi"  # the paired differences are each method's accuracy minus this one's
 
 
@@ -215,26 +217,36 @@ def describe(info: dict[str, Any]) -> str:
     settings = info.get("settings", {})
     config = settings.get("config", {})
     served = " on vLLM servers" if settings.get("backend") == "vllm" else ""
-    sessions = [info, *info.get("resumed", [])]
-    dates = sorted({s["date"] for s in sessions if s.get("date")}) or ["?"]
-    machines = list(dict.fromkeys(s["machine"] for s in sessions if s.get("machine"))) or ["?"]
-    when = dates[0] if len(dates) == 1 else f"{dates[0]} to {dates[-1]}"
-    where = machines[0] if len(machines) == 1 else f"{len(machines)} machines ({'; '.join(machines)})"
     reward = settings.get("reward", UNRECORDED_REWARD)
     scored = "" if reward["kind"] == "step-verifier" else f" · reward {reward.get('model', reward['kind'])}"
     lines = " · a step per line" if config.get("step_delimiter") == "line" else ""
     return (f"{settings.get('dataset', '?')} · preset {settings.get('preset', '?')}{served}{scored} · "
             f"n={config.get('n', '?')}, "
-            f"β={config.get('beta', '?')}, max {config.get('max_steps', '?')} steps{lines} · measured {when} on {where}")
+            f"β={config.get('beta', '?')}, max {config.get('max_steps', '?')} steps{lines} · "
+            f"{measured([info, *info.get('resumed', [])])}")
+
+
+def measured(sessions: Sequence[dict[str, Any]]) -> str:
+    """`measured 2026-11-22 on <machine>`: the span of the sessions' dates and every machine they ran on."""
+    dates = sorted({s["date"] for s in sessions if s.get("date")}) or ["?"]
+    machines = list(dict.fromkeys(s["machine"] for s in sessions if s.get("machine"))) or ["?"]
+    when = dates[0] if len(dates) == 1 else f"{dates[0]} to {dates[-1]}"
+    where = machines[0] if len(machines) == 1 else f"{len(machines)} machines ({'; '.join(machines)})"
+    return f"measured {when} on {where}"
 
 
 def saved_runs(roots: Iterable[Path | str] = ()) -> dict[str, Path]:
-    """Run directories (holding `run.json` and results) under the given roots, then the repo's `assets/eval`, by
-    name (the first of a name wins): what the app's Compare tab offers to show."""
+    """Run directories (holding `run.json` and results) and frontiers (holding `frontier.json`) under the given
+    roots, then the repo's `assets/eval` and `assets/frontier`, by name (the first of a name wins): what the app's
+    Compare tab offers to show. A frontier is one entry; the run directories inside it are not listed apart."""
     found = {}
-    for root in [*map(Path, roots), SAVED_RUNS_DIR]:
+    for root in [*map(Path, roots), SAVED_RUNS_DIR, SAVED_FRONTIERS_DIR]:
+        frontiers = [f.parent for f in sorted(root.glob("**/" + FRONTIER_FILE))] if root.is_dir() else []
+        for frontier in frontiers:
+            found.setdefault(frontier.name, frontier)
         for info in sorted(root.glob("**/" + RUN_FILE)) if root.is_dir() else []:
-            if (info.parent / RESULTS_FILE).exists():
+            inside = any(frontier in info.parents for frontier in frontiers)
+            if (info.parent / RESULTS_FILE).exists() and not inside:
                 found.setdefault(info.parent.name, info.parent)
     return found
 

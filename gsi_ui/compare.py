@@ -11,7 +11,8 @@ from gsi_core.config import ConfigError
 from gsi_core.costs import estimated_flops
 from gsi_core.events import RunStarted, RunSummary, StepEvent
 from gsi_core.report import report_text, saved_run_report, saved_runs
-from gsi_core.figures import accuracy_latency_figure, comparison_figure
+from gsi_core.figures import accuracy_latency_figure, comparison_figure, frontier_figure, frontier_summary
+from gsi_core.frontier_report import frontier_report, frontier_text, is_frontier
 from gsi_core.grading import Grader
 from gsi_core.methods import DEFAULT_METHODS, METHODS, REFERENCE_METHOD
 from gsi_core.run import Run
@@ -95,27 +96,38 @@ def render(store: ModelStore, examples: list[Example], controls: dict) -> None:
 
 def saved_run_view(name: str | None, roots: Sequence[Path] = ()) -> tuple[str, object]:
     """The label and summary table (Markdown) and the accuracy-vs-latency chart of a saved run found under
-    `roots` or the repository's committed runs."""
+    `roots` or the repository's committed runs; for a frontier, its table and frontier chart."""
     runs = saved_runs(roots)
     if not name or name not in runs:
         return "No saved run by that name: write one with `python -m gsi_core eval … --out DIR`.", None
+    if is_frontier(runs[name]):
+        return frontier_view(runs[name])
     label, summaries, differences = saved_run_report(runs[name])
     if not summaries:
         return f"**{label}**\n\nNo finished (problem, method) pairs yet.", None
     return f"**{label}**\n\n{report_text(summaries, differences)}", accuracy_latency_figure(summaries, label)
 
 
+def frontier_view(path: Path) -> tuple[str, object]:
+    """A saved frontier: its label, the chart in words and its table (Markdown), and the frontier chart."""
+    label, entries = frontier_report(path)
+    if not entries:
+        return f"**{label}**\n\nNo GSI point has finished runs yet.", None
+    return (f"**{label}**\n\n{frontier_summary(entries)}\n\n{frontier_text(entries)}",
+            frontier_figure(entries, label))
+
+
 def render_saved_runs(roots: Sequence[Path] = ()) -> None:
     """Results of `python -m gsi_core eval` saved on disk (under `roots`, then the committed ones), each labelled
     with where and when it was measured."""
     runs = list(saved_runs(roots))
-    with gr.Accordion("Saved benchmark runs (python -m gsi_core eval)", open=False):
+    with gr.Accordion("Saved benchmark runs (python -m gsi_core eval, or a frontier)", open=False):
         with gr.Row():
             choice = gr.Dropdown(runs, value=runs[0] if runs else None, label="Run", interactive=True, scale=4,
                                  allow_custom_value=True)  # runs saved after start-up are found by name
             refresh = gr.Button("Rescan", scale=1)
         text, figure = saved_run_view(runs[0] if runs else None, roots)
         summary = gr.Markdown(text)
-        chart = gr.Plot(figure, label="Accuracy against latency")
+        chart = gr.Plot(figure, label="Accuracy against latency (a frontier: against time ÷ sbon-big's)")
     choice.change(lambda name: saved_run_view(name, roots), choice, [summary, chart], api_name="saved_run", queue=False)
     refresh.click(lambda: gr.Dropdown(choices=list(saved_runs(roots))), None, choice, queue=False)

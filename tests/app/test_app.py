@@ -127,6 +127,22 @@ def test_compare_shows_a_saved_benchmark_run_with_where_and_when_it_was_measured
     assert missing.startswith("No saved run by that name")
 
 
+def test_compare_shows_a_saved_frontier_as_its_figure_and_table(client, tiny_results_dir):
+    import shutil
+
+    from testkit.tiny import REPO
+
+    shutil.copytree(REPO / "tests" / "data" / "frontier-tiny", tiny_results_dir / "frontier-tiny")  # after start-up
+    text, chart = client.predict("frontier-tiny", api_name="/saved_run")
+    assert text.startswith("**Frontier of gsm8k · preset tiny · 3 GSI points · commit ")
+    assert "3 GSI points take" in text and "| sv-u0.3 | step-verifier | threshold=0.3 | 2 × 2 |" in text
+    assert "| sbon-big · calibrated-verifier · n=3 |" in text and "measured 20" in text
+    plot = json.loads(chart["plot"])
+    assert {trace["name"] for trace in plot["data"]} >= {"gsi · step-verifier", "sbon-big · step-verifier",
+                                                          "Pareto set"}
+    assert "GSI's frontier" in plot["layout"]["title"]["text"]
+
+
 def test_stop_cancels_the_run_and_frees_the_worker(tiny_presets_file):
     demo = launch("tiny-long", tiny_presets_file)
     try:

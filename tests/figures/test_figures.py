@@ -4,17 +4,21 @@ import copy
 import dataclasses
 import html
 import re
+from collections import Counter
 
 import pytest
 
 from gsi_core import run_method
 from gsi_core.costs import estimated_flops
-from gsi_core.figures import (candidates_figure, candidates_summary, comparison_figure, latency_figure,
-                              latency_summary, timeline_figure, timeline_summary)
+from gsi_core.figures import (candidates_figure, candidates_summary, comparison_figure, frontier_figure,
+                              frontier_summary, latency_figure, latency_summary, timeline_figure, timeline_summary)
 from gsi_core.events import from_json, to_json
+from gsi_core.evaluation import read_records
 from gsi_core.explain import explain_decision
+from gsi_core.frontier_report import frontier_entries, frontier_info, frontier_text
 from gsi_ui.state import RunState
 from gsi_ui.views import SHADE_LIMIT, candidate_rows, explain_step, solution_html, token_shade, token_view_html
+from testkit.tiny import REPO
 
 
 @pytest.fixture
@@ -196,3 +200,41 @@ def test_badges_labels_and_shaded_tokens_meet_a_4_5_to_1_contrast():
         assert contrast(view_text, shade) >= 4.5, shade
     note = css_colour(CSS, ".gsi-token-view .gsi-note, .gsi-token-legend", "color")
     assert contrast(note, view_background) >= 4.5
+
+
+TINY_FRONTIER = REPO / "tests" / "data" / "frontier-tiny"  # scripts/make_tiny_frontier.py wrote it
+
+
+def test_the_frontier_of_a_committed_tiny_run_reads_back_from_its_records():
+    entries = frontier_entries(TINY_FRONTIER)
+    points = frontier_info(TINY_FRONTIER)["points"]
+    assert [e.label for e in entries if e.kind == "gsi"] == [p["name"] for p in points]
+    assert sorted(e.kind for e in entries if e.kind != "gsi") == ["sbon-big"] * 2 + ["sbon-small"] * 2
+    for point, entry in zip(points, entries):
+        own, big = (read_records(TINY_FRONTIER / point["runs"][m]) for m in ("gsi", "sbon-big"))
+        assert entry.accuracy == pytest.approx(sum(r.correct for r in own) / len(own))
+        shared = {r.key[::2] for r in own} & {r.key[::2] for r in big}  # (problem, seed) pairs
+        assert entry.time_ratio == pytest.approx(sum(r.wall_time for r in own if r.key[::2] in shared)
+                                                 / sum(r.wall_time for r in big if r.key[::2] in shared))
+        pooled = sum((Counter(r.reward_counts) for r in own), Counter())
+        assert entry.modal_share == pytest.approx(max(pooled.values()) / sum(pooled.values()))
+        assert entry.seeds == len(point["seeds"]) and ("over 2 seeds" in entry.error_over) == (entry.seeds == 2)
+    assert any(e.pareto for e in entries) and f"| {entries[0].label} | step-verifier |" in frontier_text(entries)
+
+
+def test_frontier_figure_plots_every_row_and_joins_the_pareto_set():
+    entries = frontier_entries(TINY_FRONTIER)
+    before = copy.deepcopy(entries)
+    figure = frontier_figure(entries, "tiny")
+    markers = [t for t in figure.data if t.name != "Pareto set"]
+    plotted = sorted((x, y, e) for t in markers for x, y, e in zip(t.x, t.y, t.error_y.array))
+    assert plotted == sorted((e.time_ratio, 100 * e.accuracy, 100 * e.accuracy_error) for e in entries)
+    shapes = {t.name.split(" · ")[0]: t.marker.symbol for t in markers}
+    assert shapes == {"gsi": "circle", "sbon-small": "square", "sbon-big": "diamond"}
+    (line,) = [t for t in figure.data if t.name == "Pareto set"]
+    pareto = sorted((e for e in entries if e.pareto), key=lambda e: e.time_ratio)
+    assert list(line.x) == [e.time_ratio for e in pareto] and len(pareto) >= 1
+    assert entries == before
+    summary = frontier_summary(entries)
+    assert summary.startswith("3 GSI points take") and all(e.label in summary for e in pareto)
+    assert frontier_summary([e for e in entries if e.kind != "gsi"]).startswith("No GSI point")
