@@ -1,6 +1,7 @@
 """The ZeroGPU wiring, with a stand-in `spaces` module in place of the real one, on the real app and tiny models."""
 
 import dataclasses
+import itertools
 import json
 import time
 from importlib import resources
@@ -142,3 +143,16 @@ def test_a_run_ends_between_steps_before_its_gpu_call_would_be_aborted():
 
     assert list(gpu.within_seconds(steps(), None)) == [0, 1, 2, 3, 4]
     assert list(gpu.within_seconds(steps(), gpu.GPU_SECONDS_MARGIN)) == [0]  # no time left after the first step
+
+
+def test_a_run_stopped_at_the_gpu_time_limit_says_so_in_the_page(zero_gpu_app, monkeypatch):
+    """The run handler's last branch, through the real page: a stand-in clock makes every step seem to take 30 s,
+    so the run's GPU call runs out of time between steps, and the status line says why and what to lower."""
+    client, spaces, _ = zero_gpu_app
+    ticks = itertools.count(step=30.0)
+    monkeypatch.setattr(gpu, "clock", lambda: next(ticks))
+    status = client.predict(PROBLEM, "gsi", 2, 2, 20, 0.5, 0.7, 0, 20, api_name="/run")[4]
+    assert status.startswith("**Stopped at the GPU time limit** after "), status
+    assert int(status.split(" after ")[1].split()[0]) < 20  # steps done: fewer than the cap
+    assert f"at most {gpu.HELD_SECONDS_LIMIT} s" in status and "lower n_small, n_big or the step cap" in status
+    assert spaces.calls == [("gsi", gpu.gpu_seconds("gsi", 2, 20))]
