@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from .config import (BACKENDS, ROLES, STEP_DELIMITERS, ConfigError, DecodingConfig, MissingServerSetting, Preset,
-                     get_preset, RewardSpec, load_presets)
+                     get_preset, load_presets, parse_reward, parse_rewards)
 from .data import FILES
 from .evaluation import EvalProgress, check_seeds
 from .events import to_json
@@ -16,10 +18,10 @@ from .frontier import FrontierProgress
 from .methods import DEFAULT_METHODS, METHODS, run_method
 from .vocabulary import check_problem
 
-# Command-line flag → DecodingConfig field. `--threshold` sets the threshold of the chosen method.
-_OVERRIDES = {"n": "n", "n_small": "n_small", "n_big": "n_big", "beta": "beta", "temperature": "temperature",
-              "seed": "seed", "max_steps": "max_steps", "max_step_tokens": "max_step_tokens",
-              "rsd_threshold": "rsd_threshold", "reward_floor": "reward_floor", "step_delimiter": "step_delimiter"}
+# The DecodingConfig fields a command line sets by flag (`--max-steps` sets max_steps). `--threshold` is GSI's u
+# and `--rsd-threshold` RSD's δ in every command.
+DECODING_FLAGS = ("n", "n_small", "n_big", "beta", "threshold", "rsd_threshold", "temperature", "seed", "max_steps",
+                  "max_step_tokens", "reward_floor", "step_delimiter")
 OFF = "off"
 
 
@@ -30,32 +32,48 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"error: {message}\n")
 
 
+@dataclass(frozen=True)
+class Command:
+    """A subcommand: its one-line help, what adds its arguments, and what runs it (returning the exit status),
+    given the parsed arguments and the command line as typed (recorded beside what it writes)."""
+
+    help: str
+    arguments: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace, str], int]
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m gsi_core", description="Guided Speculative Inference engine")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    run = commands.add_parser("run", help="decode one problem and print its events as JSON lines")
+    for name, command in COMMANDS.items():
+        command.arguments(commands.add_parser(name, help=command.help))
+    return parser
+
+
+def _run_arguments(run: argparse.ArgumentParser) -> None:
     run.add_argument("--method", default="gsi", choices=list(METHODS))
     run.add_argument("--preset", default=None, help="a preset of spaces_config.yaml (default: offline-cpu without a GPU)")
     run.add_argument("--problem", required=True, help="the question to solve")
-    run.add_argument("--threshold", type=float, help="u for gsi (tilted reward), δ for rsd (raw reward)")
     _add_decoding_flags(run)
     _add_reward_flag(run)
     _add_backend_flags(run)
-    evaluate = commands.add_parser("eval", help="run methods over a benchmark; resumable; ends with a summary table")
+
+
+def _eval_arguments(evaluate: argparse.ArgumentParser) -> None:
     evaluate.add_argument("--dataset", required=True, choices=list(FILES))
     evaluate.add_argument("--data", help="the dataset's JSON-lines file (default: data/benchmarks, or GSI_BENCHMARKS_DIR)")
     evaluate.add_argument("--methods", default=",".join(DEFAULT_METHODS), help="comma-separated method names")
     evaluate.add_argument("--preset", default=None, help="a preset of spaces_config.yaml")
     evaluate.add_argument("--limit", type=int, help="the first N problems")
     evaluate.add_argument("--out", required=True, help="the run directory: results.jsonl, run.json, summary, chart")
-    evaluate.add_argument("--threshold", type=float, help="GSI's u")
-    evaluate.add_argument("--rsd-threshold", type=float, help="RSD's δ")
     evaluate.add_argument("--seeds", type=_seed_list,
                           help="comma-separated seeds, e.g. 0,1,2: every (problem, method) once per seed (not with --seed)")
     _add_decoding_flags(evaluate)
     _add_reward_flag(evaluate)
     _add_backend_flags(evaluate)
-    label = commands.add_parser("label-steps", help="label drafted steps by rollouts (Math-Shepherd style); resumable")
+
+
+def _label_arguments(label: argparse.ArgumentParser) -> None:
     label.add_argument("--data", help="GSM8K's JSON-lines file (default: data/benchmarks, or GSI_BENCHMARKS_DIR)")
     label.add_argument("--preset", default="offline-cpu", help="its π_S drafts and rolls out, its π_B drafts some")
     label.add_argument("--start-row", type=int, default=1000, help="the first GSM8K row labelled (the harness uses the first)")
@@ -67,7 +85,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="which of the preset's models rolls out the completions (π_B's labels carry more signal)")
     label.add_argument("--out", required=True, help="the run directory: results.jsonl (a line per position), run.json")
     _add_step_delimiter_flag(label)
-    judge = commands.add_parser("reward-eval", help="score labelled steps with rewards: AUROC, reliability, share ½")
+
+
+def _reward_eval_arguments(judge: argparse.ArgumentParser) -> None:
     judge.add_argument("--reward", required=True,
                        help="comma-separated rewards: a kind (step-verifier, calibrated-verifier, judge), a preset's "
                             "name (its reward), or a mapping like '{kind: prm, model: Qwen/Qwen2.5-Math-PRM-7B}'")
@@ -78,8 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="the u of the acceptance ceiling (the share of steps a perfect reward would accept)")
     judge.add_argument("--preset", default=None, help="whose models a judge reward asks (default: offline-cpu "
                        "without a GPU); loaded only for a judge")
-    frontier = commands.add_parser("frontier", help="GSI at each point of a plan against sbon-small and sbon-big "
-                                   "on the same problems and seeds; resumable, pinned to one commit")
+
+
+def _frontier_arguments(frontier: argparse.ArgumentParser) -> None:
     frontier.add_argument("--plan", required=True, help="the plan (YAML): its points, and dataset, preset, limit, "
                           "seeds and decoding unless given here; docs/frontier.md")
     frontier.add_argument("--out", required=True, help="the frontier directory: frontier.json, points/, baselines/")
@@ -90,13 +111,16 @@ def build_parser() -> argparse.ArgumentParser:
     frontier.add_argument("--seeds", type=_seed_list, help="comma-separated seeds of points that name none")
     frontier.add_argument("--allow-other-commit", action="store_true",
                           help="resume a frontier started on another commit (each run.json names its sessions')")
-    report = commands.add_parser("report", help="the summary table and chart of an eval directory, running nothing")
+
+
+def _report_arguments(report: argparse.ArgumentParser) -> None:
     report.add_argument("directory")
     report.add_argument("--predict-costs", metavar="COSTS.json",
                         help="instead: predict each saved run's wall time from its events and these measured costs "
                              "(a `bench --measures costs` JSON) and compare with what it measured")
-    bench = commands.add_parser(
-        "bench", help="engine speed: overhead, prefix growth, batching, GSI vs sbon-big, int8 decoding off and on")
+
+
+def _bench_arguments(bench: argparse.ArgumentParser) -> None:
     bench.add_argument("--preset", default=None)
     bench.add_argument("--problems", type=int, default=2, help="GSM8K problems for the GSI / sbon-big ratio")
     bench.add_argument("--steps", type=int, default=4, help="at most this many steps per problem in that ratio")
@@ -106,13 +130,12 @@ def build_parser() -> argparse.ArgumentParser:
                             "(default: these), memory (peak RSS per stage of the app's default run), costs "
                             "(per-token costs and GSI's economics)")
     _add_step_delimiter_flag(bench)
-    theory = commands.add_parser("theory", help="exact toy worlds: KL to the tilted target and acceptance against n")
+
+
+def _theory_arguments(theory: argparse.ArgumentParser) -> None:
     theory.add_argument("--beta", type=float, default=20.0)
-    theory.add_argument("--threshold", type=float, default=0.5)
+    theory.add_argument("--threshold", type=float, default=0.5, help="GSI's u")
     theory.add_argument("--runs", type=int, default=4000, help="engine-sampled runs per check")
-    commands.add_parser("methods", help="list the decoding methods")
-    commands.add_parser("presets", help="list the presets of spaces_config.yaml")
-    return parser
 
 
 def _seed_list(text: str) -> list[int]:
@@ -140,6 +163,8 @@ def _add_decoding_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--reward-floor", type=_reward_floor,
                         help="end a run when a step's best reward is below this (official: 0.1); 'off' to disable")
     parser.add_argument("--beta", type=float, help="β, the reward's weight in the tilt")
+    parser.add_argument("--threshold", type=float, help="GSI's u: a draft is kept when its tilted reward r̃ ≥ u")
+    parser.add_argument("--rsd-threshold", type=float, help="RSD's δ: a draft is kept when its reward r ≥ δ")
     parser.add_argument("--temperature", type=float)
     parser.add_argument("--seed", type=int, help="the same seed for every (problem, method)")
     parser.add_argument("--max-steps", type=int)
@@ -170,7 +195,7 @@ def _preset(args: argparse.Namespace) -> Preset:
     the given servers."""
     preset = get_preset(args.preset)
     if getattr(args, "reward", None):
-        preset = dataclasses.replace(preset, reward=RewardSpec.from_config(reward_spec(args.reward)))
+        preset = dataclasses.replace(preset, reward=parse_reward(args.reward))
     if getattr(args, "backend", None) != "vllm":
         return preset
     try:
@@ -183,23 +208,26 @@ def _preset(args: argparse.Namespace) -> Preset:
 
 
 def _decoding(args: argparse.Namespace, preset: Preset) -> DecodingConfig:
-    overrides = {field: getattr(args, flag) for flag, field in _OVERRIDES.items() if getattr(args, flag, None) is not None}
+    overrides = {name: getattr(args, name) for name in DECODING_FLAGS if getattr(args, name, None) is not None}
     if overrides.get("reward_floor") == OFF:
         overrides["reward_floor"] = None
     return preset.decoding.replace(**overrides)
 
 
-def run_command(args: argparse.Namespace) -> None:
+def run_command(args: argparse.Namespace, command: str) -> int:
     from .loading import load_components
 
     check_problem(args.problem)  # before any model loads
+    if args.method == "rsd" and args.threshold is not None and args.rsd_threshold is None:
+        print("[gsi] --threshold with --method rsd sets δ as it used to; --rsd-threshold is its name in every command",
+              file=sys.stderr)
+        args.rsd_threshold, args.threshold = args.threshold, None
     preset = _preset(args)
     config = _decoding(args, preset)
-    if args.threshold is not None:
-        config = config.replace(**{"rsd_threshold" if args.method == "rsd" else "threshold": args.threshold})
     parts = load_components(preset)
     for event in run_method(args.method, args.problem, parts.small, parts.big, parts.reward, config):
         print(to_json(event), flush=True)
+    return 0
 
 
 class _PrintedProgress(EvalProgress):
@@ -231,7 +259,7 @@ class _PrintedProgress(EvalProgress):
             self.bar.close()
 
 
-def eval_command(args: argparse.Namespace, argv: list[str]) -> int:
+def eval_command(args: argparse.Namespace, command: str) -> int:
     """Run every pending (problem, method) pair, then print the summary and write the report files."""
     from .data import load_problems
     from .evaluation import check_methods, check_seeds, run_eval
@@ -244,26 +272,23 @@ def eval_command(args: argparse.Namespace, argv: list[str]) -> int:
         raise ConfigError("--limit must be at least 1")
     preset = _preset(args)
     config = _decoding(args, preset)
-    if args.threshold is not None:
-        config = config.replace(threshold=args.threshold)
     try:
         problems = load_problems(args.dataset, args.data, args.limit)
     except OSError as error:
         raise ConfigError(f"cannot read the {args.dataset} problems: {error}") from None
     progress = _PrintedProgress(args.dataset)
     try:
-        finished = run_eval(args.out, args.dataset, problems, methods, preset, config,
-                            "python -m gsi_core " + " ".join(argv), progress, seeds)
+        finished = run_eval(args.out, args.dataset, problems, methods, preset, config, command, progress, seeds)
     finally:
         progress.close()  # before any message, so the bar does not redraw over it
     if not finished:
         print(f"\n[gsi] stopped; every finished run is saved in {progress.results}. "
               "Run the same command to resume.", file=sys.stderr)
         return 130
-    return report_command(args.out)
+    return report_directory(args.out)
 
 
-def label_steps_command(args: argparse.Namespace, argv: list[str]) -> int:
+def label_steps_command(args: argparse.Namespace, command: str) -> int:
     """Label positions until every problem's trajectory has ended; Ctrl-C or kill stops it, the same resumes."""
     from .data import load_problems
     from .step_labels import LabelSettings, run_labelling
@@ -276,42 +301,13 @@ def label_steps_command(args: argparse.Namespace, argv: list[str]) -> int:
                              step_delimiter=args.step_delimiter or decoding.step_delimiter)
     rows = load_problems("gsm8k", args.data)[settings.start_row :]
     problems = list(enumerate(rows, start=settings.start_row))[: args.limit]
-    if run_labelling(args.out, problems, preset, settings, "python -m gsi_core " + " ".join(argv)):
+    if run_labelling(args.out, problems, preset, settings, command):
         return 0
     print(f"[label] stopped; every finished position is in {args.out}; the same command resumes", file=sys.stderr)
     return 130
 
 
-def reward_spec(text: str) -> dict:
-    """`step-verifier` → {kind: step-verifier}; a preset's name → its reward; `{…}` → that mapping."""
-    import yaml
-
-    text = text.strip()
-    if text.startswith("{"):
-        try:
-            spec = yaml.safe_load(text)
-        except yaml.YAMLError as error:
-            raise ConfigError(f"--reward {text!r} is not a YAML mapping (quote a text holding ? or :): "
-                              f"{error}") from None
-        if not isinstance(spec, dict):
-            raise ConfigError(f"--reward {text!r} is not a mapping")
-        return spec
-    presets = load_presets()
-    return presets[text].reward.to_config() if text in presets else {"kind": text}
-
-
-def _top_level_parts(text: str) -> list[str]:
-    """`a,{kind: judge, judge: small},b` → its three parts: commas inside a mapping do not split."""
-    parts, depth, start = [], 0, 0
-    for i, char in enumerate(text + ","):
-        depth += {"{": 1, "}": -1}.get(char, 0)
-        if char == "," and depth == 0:
-            parts.append(text[start:i].strip())
-            start = i + 1
-    return [part for part in parts if part]
-
-
-def reward_eval_command(args: argparse.Namespace) -> int:
+def reward_eval_command(args: argparse.Namespace, command: str) -> int:
     from .calibration import ceiling_report, judge_reward, judgement_report
     from .loading import load_reward, load_step_model
     from .step_labels import read_positions, split_positions
@@ -319,7 +315,7 @@ def reward_eval_command(args: argparse.Namespace) -> int:
     positions = split_positions(read_positions(args.data), args.split)
     if not positions:
         raise ConfigError(f"{args.data} holds no labelled positions in split {args.split!r}")
-    specs = [RewardSpec.from_config(reward_spec(part)) for part in _top_level_parts(args.reward)]
+    specs = parse_rewards(args.reward)
     problems = len({p["problem_id"] for p in positions})
     print(f"{len(positions)} positions of {problems} problems (split {args.split}) from {args.data}\n")
     judged_by = {spec.judge for spec in specs if spec.kind == "judge"}
@@ -344,7 +340,7 @@ class _PrintedFrontierProgress(_PrintedProgress, FrontierProgress):
             self.bar = tqdm(total=done + todo, initial=done, unit="run", dynamic_ncols=True, file=sys.stderr)
 
 
-def frontier_command(args: argparse.Namespace, argv: list[str]) -> int:
+def frontier_command(args: argparse.Namespace, command: str) -> int:
     """Run every pending cell of the plan, then print the frontier's table and write its figure."""
     from .data import load_problems
     from .frontier import load_plan, run_frontier
@@ -361,15 +357,14 @@ def frontier_command(args: argparse.Namespace, argv: list[str]) -> int:
         raise ConfigError(f"cannot read the {plan.dataset} problems: {error}") from None
     progress = _PrintedFrontierProgress(plan.dataset)
     try:
-        finished = run_frontier(args.out, plan, problems, preset, "python -m gsi_core " + " ".join(argv), progress,
-                                args.allow_other_commit)
+        finished = run_frontier(args.out, plan, problems, preset, command, progress, args.allow_other_commit)
     finally:
         progress.close()
     if not finished:
         print(f"\n[gsi] stopped; every finished run is saved under {args.out}. Run the same command to resume.",
               file=sys.stderr)
         return 130
-    return report_command(args.out)
+    return report_directory(args.out)
 
 
 def frontier_report_command(path) -> int:
@@ -390,7 +385,14 @@ def frontier_report_command(path) -> int:
     return 0
 
 
-def report_command(path) -> int:
+def report_command(args: argparse.Namespace, command: str) -> int:
+    if args.predict_costs:
+        return predict_costs_command(args.directory, args.predict_costs)
+    return report_directory(args.directory)
+
+
+def report_directory(path) -> int:
+    """An eval directory's summary table, or a frontier's, printed, with its report files rewritten."""
     from .frontier_report import is_frontier
     from .report import report_text, saved_run_report, write_report
 
@@ -416,9 +418,8 @@ def predict_costs_command(directory, costs_file) -> int:
     return 0
 
 
-def bench_command(args: argparse.Namespace, argv: list[str]) -> None:
+def bench_command(args: argparse.Namespace, command: str) -> int:
     import json
-    from pathlib import Path
 
     from .bench import MEASURES, report, run_bench
     from .loading import load_components
@@ -438,11 +439,12 @@ def bench_command(args: argparse.Namespace, argv: list[str]) -> None:
     table = report(result)
     print(table)
     if args.out:
-        about = {"preset": preset.name, **provenance("python -m gsi_core " + " ".join(argv), preset)}
+        about = {"preset": preset.name, **provenance(command, preset)}
         Path(args.out).write_text(json.dumps({**about, **result, "table": table}, indent=2, ensure_ascii=False) + "\n")
+    return 0
 
 
-def theory_command(args: argparse.Namespace) -> None:
+def theory_command(args: argparse.Namespace, command: str) -> int:
     """Per named world: exact KL(method ‖ π_{β,B}) and GSI's acceptance against n, then the engine's own GSI
     sampled `runs` times at n = 4 and 16 and compared with the exact distribution."""
     from .theory import (EXACT_METHODS, WORLDS, curves_against_n, goodness_of_fit, method_distributions,
@@ -460,40 +462,53 @@ def theory_command(args: argparse.Namespace) -> None:
             exact = method_distributions(world, args.beta, n, args.threshold)["gsi"].distribution
             print(f"engine gsi, n={n}, {args.runs} runs: counts {counts.tolist()} vs exact "
                   f"{[round(float(x) * args.runs, 1) for x in exact]} — χ² p = {goodness_of_fit(counts, exact):.3f}")
+    return 0
+
+
+def methods_command(args: argparse.Namespace, command: str) -> int:
+    for info in METHODS.values():
+        print(f"{info.name:18} {info.description}")
+    return 0
+
+
+def presets_command(args: argparse.Namespace, command: str) -> int:
+    for preset in load_presets().values():
+        print(f"{preset.name:14} {preset.description}")
+    return 0
+
+
+def _no_arguments(parser: argparse.ArgumentParser) -> None:
+    pass
+
+
+COMMANDS: dict[str, Command] = {
+    "run": Command("decode one problem and print its events as JSON lines", _run_arguments, run_command),
+    "eval": Command("run methods over a benchmark; resumable; ends with a summary table", _eval_arguments, eval_command),
+    "label-steps": Command("label drafted steps by rollouts (Math-Shepherd style); resumable", _label_arguments,
+                           label_steps_command),
+    "reward-eval": Command("score labelled steps with rewards: AUROC, same-step order, share at the commonest value, "
+                           "cost", _reward_eval_arguments, reward_eval_command),
+    "frontier": Command("GSI at each point of a plan against sbon-small and sbon-big on the same problems and seeds; "
+                        "resumable, pinned to one commit", _frontier_arguments, frontier_command),
+    "report": Command("the summary table and chart of an eval or frontier directory, running nothing",
+                      _report_arguments, report_command),
+    "bench": Command("engine speed: overhead, prefix growth, batching, GSI vs sbon-big, int8 decoding, memory, costs",
+                     _bench_arguments, bench_command),
+    "theory": Command("exact toy worlds: KL to the tilted target and acceptance against n", _theory_arguments,
+                      theory_command),
+    "methods": Command("list the decoding methods", _no_arguments, methods_command),
+    "presets": Command("list the presets of spaces_config.yaml", _no_arguments, presets_command),
+}
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = build_parser().parse_args(argv)
     try:
-        if args.command == "eval":
-            return eval_command(args, argv)
-        if args.command == "frontier":
-            return frontier_command(args, argv)
-        if args.command == "label-steps":
-            return label_steps_command(args, argv)
-        if args.command == "reward-eval":
-            return reward_eval_command(args)
-        if args.command == "report":
-            if args.predict_costs:
-                return predict_costs_command(args.directory, args.predict_costs)
-            return report_command(args.directory)
-        if args.command == "bench":
-            bench_command(args, argv)
-        elif args.command == "theory":
-            theory_command(args)
-        elif args.command == "methods":
-            for info in METHODS.values():
-                print(f"{info.name:18} {info.description}")
-        elif args.command == "presets":
-            for preset in load_presets().values():
-                print(f"{preset.name:14} {preset.description}")
-        else:
-            run_command(args)
+        return COMMANDS[args.command].run(args, "python -m gsi_core " + " ".join(argv))
     except (ConfigError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except RuntimeError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    return 0

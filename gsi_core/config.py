@@ -337,3 +337,30 @@ def get_preset(name: str | None = None, path: Path | str | None = None) -> Prese
     if name not in presets:
         raise ConfigError(f"unknown preset {name!r}; choose one of: {', '.join(presets)}")
     return presets[name]
+
+
+def parse_reward(text: str) -> RewardSpec:
+    """A reward as a command line names it: a kind (`step-verifier` → {kind: step-verifier}), a preset's name (its
+    reward), or a YAML mapping such as `{kind: prm, model: Qwen/Qwen2.5-Math-PRM-7B}`."""
+    text = text.strip()
+    if text.startswith("{"):
+        try:
+            spec = yaml.safe_load(text)
+        except yaml.YAMLError as error:
+            raise ConfigError(f"reward {text!r} is not a YAML mapping (quote a text holding ? or :): {error}") from None
+        if not isinstance(spec, dict):
+            raise ConfigError(f"reward {text!r} is not a mapping")
+        return RewardSpec.from_config(spec)
+    presets = load_presets()
+    return presets[text].reward if text in presets else RewardSpec.from_config({"kind": text})
+
+
+def parse_rewards(text: str) -> list[RewardSpec]:
+    """Comma-separated rewards (`a,{kind: judge, judge: small},b`): a comma inside a mapping does not split."""
+    parts, depth, start = [], 0, 0
+    for i, char in enumerate(text + ","):
+        depth += {"{": 1, "}": -1}.get(char, 0)
+        if char == "," and depth == 0:
+            parts.append(text[start:i].strip())
+            start = i + 1
+    return [parse_reward(part) for part in parts if part]

@@ -38,11 +38,17 @@ def test_run_takes_the_official_codes_n_small_n_big_and_a_reward_floor(tiny_pres
 
 
 def test_run_with_a_process_reward_model(tiny_presets_file):
-    done = cli("run", "--preset", "tiny-prm", "--method", "rsd", "--threshold", "0.4", "--problem", "What is 2 + 2?",
-               env={"GSI_PRESETS_FILE": tiny_presets_file})
+    done = cli("run", "--preset", "tiny-prm", "--method", "rsd", "--rsd-threshold", "0.4", "--threshold", "0.3",
+               "--problem", "What is 2 + 2?", env={"GSI_PRESETS_FILE": tiny_presets_file})
     assert done.returncode == 0, done.stderr
     events = [json.loads(line) for line in done.stdout.splitlines()]
     assert events[0]["reward_model"].endswith("prm") and events[0]["config"]["rsd_threshold"] == 0.4
+    assert events[0]["config"]["threshold"] == 0.3  # the same flags in every command: --threshold is u
+    # the old form, --threshold as RSD's δ in `run --method rsd`, still works, and says what the flag is called now
+    old = cli("run", "--preset", "tiny-prm", "--method", "rsd", "--threshold", "0.4", "--max-steps", "1",
+              "--problem", "What is 2 + 2?", env={"GSI_PRESETS_FILE": tiny_presets_file})
+    assert old.returncode == 0 and json.loads(old.stdout.splitlines()[0])["config"]["rsd_threshold"] == 0.4
+    assert "--rsd-threshold is its name in every command" in old.stderr
     rewards = [c["reward"] for e in events[1:-1] for c in e["candidates"]]
     assert rewards and all(0.0 <= r <= 1.0 for r in rewards) and len(set(rewards)) > 1
 
