@@ -65,3 +65,32 @@ def test_the_engine_has_no_import_cycle():
 def test_the_cycle_finder_finds_one():
     assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == ["a", "b", "c", "a"]
     assert find_cycle({"a": {"b"}, "b": set()}) is None
+
+
+MAX_FUNCTION_LINES = 60
+
+
+def long_functions(paths, limit: int = MAX_FUNCTION_LINES) -> list[str]:
+    """`file:function (lines)` for every function or method, nested ones too, longer than `limit` lines (its
+    decorators, signature, docstring and body)."""
+    found = []
+    for path in paths:
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+                if node.end_lineno - first + 1 > limit:
+                    found.append(f"{path.name}:{node.name} ({node.end_lineno - first + 1})")
+    return found
+
+
+def test_no_function_in_the_engine_or_the_ui_is_longer_than_60_lines():
+    paths = sorted([*(REPO / "gsi_core").rglob("*.py"), *(REPO / "gsi_ui").rglob("*.py")])
+    assert len(paths) > 30
+    assert long_functions(paths) == []
+
+
+def test_the_length_check_counts_decorators_and_nested_functions(tmp_path):
+    body = "\n".join(f"        x{i} = {i}" for i in range(58))  # inner: 59 lines; outer, with its decorator: 61
+    (tmp_path / "m.py").write_text(f"@decorator\ndef outer():\n    def inner():\n{body}\n")
+    assert [line.split(":")[1] for line in long_functions([tmp_path / "m.py"], limit=60)] == ["outer (61)"]
+    assert [line.split(":")[1] for line in long_functions([tmp_path / "m.py"], limit=58)] == ["outer (61)", "inner (59)"]
