@@ -219,7 +219,7 @@ def _run_view() -> tuple[RunView, gr.File]:
             solution = gr.HTML(solution_html(RunState()), elem_id="gsi-solution")
         with gr.Column(scale=1):
             step_plot = gr.Plot(label="Candidates of the latest step", elem_id="gsi-step-plot")
-            step_summary = gr.Markdown(elem_classes="gsi-chart-summary")
+            step_summary = gr.Markdown(elem_classes="gsi-chart-summary", elem_id="gsi-step-summary")
     with gr.Row():
         with gr.Column():
             timeline_plot = gr.Plot(label="Timeline")

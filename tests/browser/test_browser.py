@@ -46,7 +46,7 @@ def test_run_watch_and_inspect_a_step_in_the_browser(browser, tiny_app, tmp_path
     # the decision in the reward's terms: the reward's room and π_B's view, which side decided and by how much
     assert re.search(r"the reward (gave|fell) .* nats|the reward gave no room", text) and "likely than π_S did" in text
     assert re.search(r"(decided it|outweighed|both were \w+ it), (clearing|missing) the bar by \d+\.\d\d nats", text)
-    assert re.search(r"(Accepted|Rejected): the reward", page.locator(".gsi-chart-summary").first.inner_text())
+    assert re.search(r"(Accepted|Rejected): the reward", page.locator("#gsi-step-summary").inner_text())
     assert page.locator("#gsi-step-plot svg text").filter(has_text=re.compile(r"^nats$")).count() >= 1  # its panel
     page.screenshot(path=str(tmp_path / "explore.png"), full_page=True)
     assert (tmp_path / "explore.png").stat().st_size > 10_000
