@@ -259,33 +259,46 @@ class _PrintedProgress(EvalProgress):
             self.bar.close()
 
 
+def _problems(dataset: str, data: str | None, limit: int | None) -> list:
+    """The first `limit` problems of a benchmark, refused with one line where the limit or the file is wrong."""
+    from .data import load_problems
+
+    if limit is not None and limit < 1:
+        raise ConfigError("--limit must be at least 1")
+    try:
+        return load_problems(dataset, data, limit)
+    except OSError as error:
+        raise ConfigError(f"cannot read the {dataset} problems: {error}") from None
+
+
+def _finished(work: Callable[[], bool], progress: _PrintedProgress, out: str) -> int:
+    """Run `work` (an eval or a frontier) with its progress bar, then the report of `out`; 130 if a signal stopped
+    it, with where its finished runs are and how to resume."""
+    try:
+        finished = work()
+    finally:
+        progress.close()  # before any message, so the bar does not redraw over it
+    if not finished:
+        print(f"\n[gsi] stopped; every finished run is saved under {out}. Run the same command to resume.",
+              file=sys.stderr)
+        return 130
+    return report_directory(out)
+
+
 def eval_command(args: argparse.Namespace, command: str) -> int:
     """Run every pending (problem, method) pair, then print the summary and write the report files."""
-    from .data import load_problems
     from .evaluation import check_methods, check_seeds, run_eval
 
     methods = check_methods([m.strip() for m in args.methods.split(",") if m.strip()])
     if args.seeds is not None and args.seed is not None:
         raise ConfigError("give --seed or --seeds, not both")
     seeds = None if args.seeds is None else check_seeds(args.seeds)
-    if args.limit is not None and args.limit < 1:
-        raise ConfigError("--limit must be at least 1")
+    problems = _problems(args.dataset, args.data, args.limit)
     preset = _preset(args)
     config = _decoding(args, preset)
-    try:
-        problems = load_problems(args.dataset, args.data, args.limit)
-    except OSError as error:
-        raise ConfigError(f"cannot read the {args.dataset} problems: {error}") from None
     progress = _PrintedProgress(args.dataset)
-    try:
-        finished = run_eval(args.out, args.dataset, problems, methods, preset, config, command, progress, seeds)
-    finally:
-        progress.close()  # before any message, so the bar does not redraw over it
-    if not finished:
-        print(f"\n[gsi] stopped; every finished run is saved in {progress.results}. "
-              "Run the same command to resume.", file=sys.stderr)
-        return 130
-    return report_directory(args.out)
+    return _finished(lambda: run_eval(args.out, args.dataset, problems, methods, preset, config, command, progress,
+                                      seeds), progress, args.out)
 
 
 def label_steps_command(args: argparse.Namespace, command: str) -> int:
@@ -342,29 +355,16 @@ class _PrintedFrontierProgress(_PrintedProgress, FrontierProgress):
 
 def frontier_command(args: argparse.Namespace, command: str) -> int:
     """Run every pending cell of the plan, then print the frontier's table and write its figure."""
-    from .data import load_problems
     from .frontier import load_plan, run_frontier
 
     plan = load_plan(args.plan)
     plan = dataclasses.replace(plan, dataset=args.dataset or plan.dataset, preset=args.preset or plan.preset,
                                limit=args.limit or plan.limit, seeds=tuple(check_seeds(args.seeds or plan.seeds)))
-    if plan.limit is not None and plan.limit < 1:
-        raise ConfigError("--limit must be at least 1")
+    problems = _problems(plan.dataset, args.data, plan.limit)
     preset = get_preset(plan.preset)
-    try:
-        problems = load_problems(plan.dataset, args.data, plan.limit)
-    except OSError as error:
-        raise ConfigError(f"cannot read the {plan.dataset} problems: {error}") from None
     progress = _PrintedFrontierProgress(plan.dataset)
-    try:
-        finished = run_frontier(args.out, plan, problems, preset, command, progress, args.allow_other_commit)
-    finally:
-        progress.close()
-    if not finished:
-        print(f"\n[gsi] stopped; every finished run is saved under {args.out}. Run the same command to resume.",
-              file=sys.stderr)
-        return 130
-    return report_directory(args.out)
+    return _finished(lambda: run_frontier(args.out, plan, problems, preset, command, progress, args.allow_other_commit),
+                     progress, args.out)
 
 
 def frontier_report_command(path) -> int:
