@@ -2,7 +2,7 @@
 
 import json
 
-from gsi_core.loading import cpu_has_native_bf16
+from gsi_core.loading import auto_cpu_dtype
 
 from support import cli
 
@@ -20,7 +20,7 @@ def test_bench_memory_reports_peak_rss_per_stage_of_the_default_run(tmp_path, ti
     assert 0 < memory["rss_after_gib"] <= peaks["whole_run"] + 0.01
     assert memory["problem"] == "gsm8k/0" and 1 <= memory["steps"] <= 3  # the tiny preset's step cap
     weights = memory["weights"]  # the tiny preset: π_S in the CPU's dtype, π_B in fp32, int8 decoding off
-    assert weights["small"]["dtype"] == ("bfloat16" if cpu_has_native_bf16() else "float32")
+    assert weights["small"]["dtype"] == str(auto_cpu_dtype()).removeprefix("torch.")  # what auto loads here
     assert weights["big"]["dtype"] == "float32" and weights["big"]["int8_copy_gib"] is None
     assert 0 < weights["small"]["loaded_gib"] < weights["big"]["loaded_gib"] * 1.01
     assert {"batching", "headline", "int8_decoding"}.isdisjoint(result)
