@@ -55,10 +55,6 @@ class Settings:
     max_steps: gr.Slider
     step_delimiter: gr.Radio
 
-    @property
-    def inputs(self) -> list:
-        return [getattr(self, f.name) for f in dataclasses.fields(self)]
-
 
 @dataclass(frozen=True)
 class RunView:
@@ -76,10 +72,6 @@ class RunView:
     timeline_text: gr.Markdown
     latency_text: gr.Markdown
 
-    @property
-    def outputs(self) -> list:
-        return [getattr(self, f.name) for f in dataclasses.fields(self)]
-
 
 @dataclass(frozen=True)
 class Inspector:
@@ -92,9 +84,11 @@ class Inspector:
     drafts: gr.Dataframe
     fallback: gr.Dataframe
 
-    @property
-    def outputs(self) -> list:
-        return [getattr(self, f.name) for f in dataclasses.fields(self)]
+
+def in_order(group) -> list:
+    """The components of a `Settings`, `RunView` or `Inspector`, in field order: what Gradio wires as inputs or
+    outputs, in the order the API takes and returns them."""
+    return [getattr(group, f.name) for f in dataclasses.fields(group)]
 
 
 # ----- handlers -----
@@ -238,7 +232,7 @@ def _run_view() -> tuple[RunView, gr.File]:
         replay_file = gr.File(label="Replay an exported run", file_types=[".jsonl"], type="filepath")
     view = RunView(solution, step_plot, timeline_plot, latency_plot, status, state, export_file, step_choice,
                    step_summary, timeline_text, latency_text)
-    step_choice.change(partial(inspect, inspector), [state, step_choice], inspector.outputs, api_name="inspect",
+    step_choice.change(partial(inspect, inspector), [state, step_choice], in_order(inspector), api_name="inspect",
                        queue=False)
     return view, replay_file
 
@@ -265,12 +259,12 @@ def render(store: ModelStore, examples: list[Example]) -> dict:
     export_dir = Path(tempfile.mkdtemp(prefix="gsi-exports-"))
     example.change(partial(pick_example, examples), example, settings.problem, queue=False, show_progress="hidden",
                    api_visibility="private")
-    run_event = run_button.click(partial(run, store, view, export_dir), settings.inputs, view.outputs,
+    run_event = run_button.click(partial(run, store, view, export_dir), in_order(settings), in_order(view),
                                  api_name="run", concurrency_limit=1, concurrency_id="models")
     reward = store.preset.reward.name
     gr.on([settings.threshold.change, settings.beta.change],
           lambda u, b: threshold_help(reward, store.reward_scale, u, b), [settings.threshold, settings.beta], u_help,
           queue=False, show_progress="hidden", api_visibility="private")
     stop_button.click(lambda: STOPPED, None, view.status, cancels=[run_event], queue=False, api_visibility="private")
-    replay_file.upload(partial(replay, view, export_dir), replay_file, view.outputs, api_name="replay")
+    replay_file.upload(partial(replay, view, export_dir), replay_file, in_order(view), api_name="replay")
     return {f.name: getattr(settings, f.name) for f in dataclasses.fields(settings) if f.name != "method"}
