@@ -410,9 +410,13 @@ def report_directory(path) -> int:
 def predict_costs_command(directory, costs_file) -> int:
     import json
 
-    from .cost_check import prediction_report, predictions, read_costs, summary
+    from .cost_check import prediction_report, predictions, summary
+    from .where_time_goes import load_costs
 
-    rows = predictions(directory, read_costs(costs_file))
+    costs = load_costs(costs_file)
+    if costs is None:
+        raise ValueError(f"--predict-costs {costs_file}: no such file")
+    rows = predictions(directory, costs.token_costs)
     print(prediction_report(rows))
     print(json.dumps(summary(rows)))
     return 0

@@ -28,21 +28,26 @@ SCORED_TOKENS = (16, 64)  # tokens per scored draft, at two lengths: the call's 
 ACCEPTANCES = (0.0, 0.25, 0.5, 0.75, 1.0)
 
 
-def _fastest_seconds(call, repeats: int) -> float:
-    """The fastest of `repeats` calls after a warm-up one: on a machine shared with other work, the least time is
-    the call's own (a slower one waited for the CPU)."""
+def _seconds(call, repeats: int) -> list[float]:
+    """The seconds of `repeats` calls after a warm-up one."""
     call()
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
         call()
         times.append(time.perf_counter() - start)
-    return min(times)
+    return times
 
 
-def _decoding_iteration(model, ids: tuple[int, ...], rows: int, config: DecodingConfig, repeats: int) -> float:
-    """Seconds per decoding iteration of `rows` rows that never stop early (sampling included), at prefix `ids`:
-    the fastest of `repeats` runs after a warm-up one."""
+def _typical_seconds(call, repeats: int) -> float:
+    """The median of `repeats` calls after a warm-up one: a run's time is the sum of many calls, each at the
+    machine's typical speed, not at the best speed one call reaches."""
+    return statistics.median(_seconds(call, repeats))
+
+
+def _decoding_iterations(model, ids: tuple[int, ...], rows: int, config: DecodingConfig, repeats: int) -> list[float]:
+    """Seconds per decoding iteration of `rows` rows that never stop early (sampling included), at prefix `ids`,
+    for each of `repeats` runs after a warm-up one."""
     import torch
 
     with torch.inference_mode():
@@ -55,8 +60,9 @@ def _decoding_iteration(model, ids: tuple[int, ...], rows: int, config: Decoding
                                    temperature=config.temperature, max_tokens=DECODE_TOKENS, seed=seed,
                                    stop=lambda text, piece: False, stop_reason="length")
             seconds.append(time.perf_counter() - start)
-        iterations.append(max(len(d.token_ids) for d in drafts))
-    return min(s / k for s, k in zip(seconds[1:], iterations[1:]))
+        # The first token is sampled from the prefix's logits: `len - 1` forwards ran.
+        iterations.append(max(len(d.token_ids) for d in drafts) - 1)
+    return [s / k for s, k in zip(seconds[1:], iterations[1:])]
 
 
 def _prefix_forward(model, ids: tuple[int, ...], new: tuple[int, ...], repeats: int) -> float:
@@ -72,17 +78,19 @@ def _prefix_forward(model, ids: tuple[int, ...], new: tuple[int, ...], repeats: 
             model.model(input_ids=tokens, past_key_values=model._expanded(state.cache, 1), use_cache=True,
                         logits_to_keep=1)
 
-    return _fastest_seconds(forward, repeats)
+    return _typical_seconds(forward, repeats)
 
 
-def _model_costs(model, role: str, prompt, steps, texts, rows: int, config, repeats: int) -> dict[str, float]:
+def _model_costs(model, role: str, prompt, steps, texts, rows: int, config, repeats: int,
+                 raw: dict[str, Any]) -> dict[str, float]:
     ids = model.prefix_ids(prompt, steps)
     extra = tuple(i for text in texts for i in model.tokenizer.encode(text, add_special_tokens=False))
     one = _prefix_forward(model, ids, extra[:1], repeats)
     many = _prefix_forward(model, ids, extra[:PREFILL_TOKENS], repeats)
     commit = (many - one) / (PREFILL_TOKENS - 1)
-    return {f"{role}_decode": _decoding_iteration(model, ids, rows, config, repeats) / rows,
-            f"{role}_decode_single": _decoding_iteration(model, ids, 1, config, repeats),
+    batched, single = (_decoding_iterations(model, ids, r, config, repeats) for r in (rows, 1))
+    raw[f"{role}_decode_iteration_seconds"] = {str(rows): batched, "1": single}
+    return {f"{role}_decode": statistics.median(batched) / rows, f"{role}_decode_single": statistics.median(single),
             f"{role}_commit": commit, f"{role}_commit_step": max(0.0, one - commit)}
 
 
@@ -94,18 +102,19 @@ def _fixed_drafts(model, texts: list[str], count: int, length: int) -> list[Draf
 
 
 def measure_token_costs(components, config: DecodingConfig, prompt: Prompt, solution: list[Draft],
-                        repeats: int = 3) -> tuple[TokenCosts, dict[str, Any]]:
+                        repeats: int = 5) -> tuple[TokenCosts, dict[str, Any]]:
     """TokenCosts at the config's n_small and n_big, and the raw timings they come from, at the prefix of `prompt`
     and the first 3 steps of `solution` (the later ones are the text prefix forwards and scoring read)."""
     small, big, reward = components.small, components.big, components.reward
     n_small, n_big = config.candidates("small"), config.candidates("big")
     steps, rest = solution[:3], [s.text for s in solution[3:]]
-    values = {**_model_costs(small, "small", prompt, steps, rest, n_small, config, repeats),
-              **_model_costs(big, "big", prompt, steps, rest, n_big, config, repeats)}
+    raw: dict[str, Any] = {}
+    values = {**_model_costs(small, "small", prompt, steps, rest, n_small, config, repeats, raw),
+              **_model_costs(big, "big", prompt, steps, rest, n_big, config, repeats, raw)}
     scoring = {}
     for length in SCORED_TOKENS:
         drafts = _fixed_drafts(big, rest, n_small, length)
-        scoring[length] = _fastest_seconds(
+        scoring[length] = _typical_seconds(
             lambda: big.token_logprobs(prompt, steps, drafts, temperature=config.temperature), repeats)
     short, long = SCORED_TOKENS
     values["big_scoring"] = max(0.0, scoring[long] - scoring[short]) / (n_small * (long - short))
@@ -114,9 +123,9 @@ def measure_token_costs(components, config: DecodingConfig, prompt: Prompt, solu
     real = small.draft(Prompt(problem, config.system_prompt), [], n_small, temperature=config.temperature,
                        max_tokens=config.max_step_tokens, seed=0)
     texts = [d.text for d in real]
-    values["reward"] = _fastest_seconds(lambda: reward.score_candidates(problem, [], texts), repeats) / len(texts)
-    raw = {"prefix_tokens": len(small.prefix_ids(prompt, steps)), "scored_rows": n_small,
-           "scoring_call_seconds": {str(length): seconds for length, seconds in scoring.items()}}
+    values["reward"] = _typical_seconds(lambda: reward.score_candidates(problem, [], texts), repeats) / len(texts)
+    raw.update({"prefix_tokens": len(small.prefix_ids(prompt, steps)), "scored_rows": n_small,
+                "scoring_call_seconds": {str(length): seconds for length, seconds in scoring.items()}})
     return TokenCosts(**values), raw
 
 
@@ -155,8 +164,8 @@ def prefix_copy(model, config: DecodingConfig, rows: int, repeats: int = 5) -> d
             copied = copy.deepcopy(state.cache)
             copied.batch_repeat_interleave(rows)
 
-    return {"rows": rows, "prefix_tokens": len(state.ids), "deepcopy_seconds": _fastest_seconds(deep, repeats),
-            "views_seconds": _fastest_seconds(lambda: model._expanded(state.cache, rows), repeats)}
+    return {"rows": rows, "prefix_tokens": len(state.ids), "deepcopy_seconds": _typical_seconds(deep, repeats),
+            "views_seconds": _typical_seconds(lambda: model._expanded(state.cache, rows), repeats)}
 
 
 def economics(costs: TokenCosts, n_small: int, n_big: int, tokens: float, recomputed: dict[str, float]) -> dict[str, Any]:

@@ -3,7 +3,6 @@ events and measured per-token costs, against what it measured, per stage, with t
 
 from __future__ import annotations
 
-import json
 import statistics
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,12 +27,6 @@ class Prediction:
     def error(self) -> float:
         """(predicted − measured) ÷ measured wall time."""
         return (self.predicted["total"] - self.wall) / self.wall
-
-
-def read_costs(path: Path | str) -> TokenCosts:
-    """TokenCosts from a bench JSON (`costs.token_costs`) or a bare `TokenCosts.to_dict()` file."""
-    data = json.loads(Path(path).read_text())
-    return TokenCosts.from_dict(data["costs"]["token_costs"] if "costs" in data else data)
 
 
 def predictions(directory: Path | str, costs: TokenCosts) -> list[Prediction]:

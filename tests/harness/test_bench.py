@@ -1,6 +1,7 @@
 """`python -m gsi_core bench` on tiny models: every measure present and coherent, JSON written with its provenance."""
 
 import json
+import statistics
 
 import pytest
 import torch
@@ -109,6 +110,10 @@ def test_bench_measures_costs_and_the_economics_they_make(tmp_path, tiny_presets
     assert token_costs.to_dict() == costs["token_costs"] and all(v >= 0 for v in costs["token_costs"].values())
     assert token_costs.small_decode > 0 and token_costs.big_decode > 0
     assert token_costs.scoring_call_seconds(64) > 0 and costs["measured"]["scoring_call_seconds"]["64"] > 0
+    # each decoding cost is the median of the recorded iterations, batched and of one row
+    iterations = costs["measured"]["big_decode_iteration_seconds"]
+    assert len(iterations["1"]) == 5 and token_costs.big_decode_single == statistics.median(iterations["1"])
+    assert token_costs.big_decode == pytest.approx(statistics.median(iterations[str(costs["n_big"])]) / costs["n_big"])
     work = Workload(costs["n_small"], costs["n_big"], costs["tokens"], costs["recomputed_per_committed_token"]["small"],
                     costs["recomputed_per_committed_token"]["big"])
     assert costs["floor_ratio"] == pytest.approx(floor_ratio(token_costs, work))

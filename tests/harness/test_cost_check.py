@@ -43,6 +43,8 @@ def test_report_predicts_each_saved_run_from_its_events(tmp_path, tiny_presets_f
 
 def test_report_refuses_a_directory_without_saved_events(tmp_path):
     (tmp_path / "results.jsonl").write_text("")
-    (tmp_path / "costs.json").write_text(json.dumps(TokenCosts(0.1, 0.2, 0.05).to_dict()))
+    (tmp_path / "costs.json").write_text(json.dumps({"costs": {"token_costs": TokenCosts(0.1, 0.2, 0.05).to_dict()}}))
     done = cli("report", str(tmp_path), "--predict-costs", str(tmp_path / "costs.json"))
     assert done.returncode == 2 and "no saved events" in done.stderr
+    bare = cli("report", str(tmp_path), "--predict-costs", str(tmp_path / "absent.json"))
+    assert bare.returncode == 2 and "absent.json: no such file" in bare.stderr
