@@ -10,6 +10,7 @@ from typing import Any
 
 from .cost_model import TokenCosts, predict_run_seconds
 from .evaluation import RunDirectory
+from .frontier_report import frontier_info, is_frontier
 
 STAGES = ("drafting", "scoring", "reward", "fallback")
 
@@ -22,6 +23,7 @@ class Prediction:
     predicted: dict[str, float]
     measured: dict[str, float]
     wall: float
+    run: str = ""  # the run directory within a frontier ("" in a plain eval directory)
 
     @property
     def error(self) -> float:
@@ -29,14 +31,26 @@ class Prediction:
         return (self.predicted["total"] - self.wall) / self.wall
 
 
+def _run_directories(directory: Path) -> list[str]:
+    """The run directories to predict: the directory itself, or each run directory of a frontier once."""
+    if not is_frontier(directory):
+        return [""]
+    return list(dict.fromkeys(run for point in frontier_info(directory)["points"] for run in point["runs"].values()))
+
+
 def predictions(directory: Path | str, costs: TokenCosts) -> list[Prediction]:
-    """Every run of an eval directory whose events were saved, predicted (an older directory has none)."""
-    runs = RunDirectory(directory).saved_events()
-    if not runs:
+    """Every run of an eval directory (or of each run directory of a frontier) whose events were saved, predicted
+    (an older directory has none)."""
+    directory, rows = Path(directory), []
+    for name in _run_directories(directory):
+        runs = RunDirectory(directory / name).saved_events()
+        rows += [Prediction(key, predict_run_seconds(run, costs),
+                            {stage: getattr(run.summary.timings, stage) for stage in STAGES}, run.summary.wall_time,
+                            name)
+                 for key, run in runs.items() if run.summary is not None]
+    if not rows:
         raise ValueError(f"{directory} holds no saved events (events/): run it again with this version's eval")
-    return [Prediction(key, predict_run_seconds(run, costs),
-                       {stage: getattr(run.summary.timings, stage) for stage in STAGES}, run.summary.wall_time)
-            for key, run in runs.items() if run.summary is not None]
+    return rows
 
 
 def prediction_report(rows: list[Prediction]) -> str:
@@ -45,7 +59,8 @@ def prediction_report(rows: list[Prediction]) -> str:
              "|---" * (len(STAGES) + 4) + "|"]
     for row in rows:
         cells = " | ".join(f"{row.predicted[s]:.1f} / {row.measured[s]:.1f}" for s in STAGES)
-        lines.append(f"| {row.key[0]} | {row.key[1]} | {cells} | {row.predicted['total']:.1f} / {row.wall:.1f} "
+        method = f"{row.key[1]} ({row.run})" if row.run else row.key[1]
+        lines.append(f"| {row.key[0]} | {method} | {cells} | {row.predicted['total']:.1f} / {row.wall:.1f} "
                      f"| {row.error:+.1%} |")
     errors = [abs(row.error) for row in rows]
     lines += ["", f"Relative error of the predicted wall time over {len(rows)} runs: median {statistics.median(errors):.1%},"
@@ -56,7 +71,7 @@ def prediction_report(rows: list[Prediction]) -> str:
 def summary(rows: list[Prediction]) -> dict[str, Any]:
     """The errors as numbers, and the predicted and measured GSI ÷ sbon-big time over the runs both methods have."""
     errors = [abs(row.error) for row in rows]
-    by = {(row.key[0], row.key[2], row.key[1]): row for row in rows}
+    by = {(row.key[0], row.key[2], row.key[1]): row for row in rows if not row.run}
     pairs = [(by[p, s, "gsi"], by[p, s, "sbon-big"]) for p, s, m in by if m == "gsi" and (p, s, "sbon-big") in by]
     result: dict[str, Any] = {"runs": len(rows), "median_error": statistics.median(errors), "worst_error": max(errors)}
     if pairs:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from gsi_core.config import ConfigError, get_preset
+from gsi_core.cost_model import TokenCosts
 from gsi_core.data import load_problems
 from gsi_core.evaluation import RunDirectory, read_records
 from gsi_core.frontier import FRONTIER_FILE, FrontierProgress, load_plan, plan_cells, run_frontier
@@ -136,6 +137,13 @@ def test_frontier_via_the_cli_prints_its_table_and_is_one_saved_run(tmp_path, ti
     assert again.returncode == 0 and "6 runs already done, 0 to run" in again.stderr
     assert list(saved_runs([tmp_path / "results"]))[0] == "tiny-frontier"  # its run directories are not listed apart
     assert not {"low-u", "high-u"} & set(saved_runs([tmp_path / "results"]))
+    # every run directory's saved events are predicted once, each row naming its directory
+    costs = tmp_path / "costs.json"
+    costs.write_text(json.dumps({"costs": {"token_costs": TokenCosts(0.001, 0.002, 0.0005).to_dict()}}))
+    predicted = cli("report", str(out), "--predict-costs", str(costs))
+    assert predicted.returncode == 0, predicted.stderr
+    assert json.loads(predicted.stdout.strip().splitlines()[-1])["runs"] == 6
+    assert "| 0 | gsi (points/two-drafts) |" in predicted.stdout and "| 0 | sbon-big (baselines/sbon-big-" in predicted.stdout
 
 
 def frontier_of(tmp_path, records_by_run, points):
