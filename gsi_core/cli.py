@@ -418,7 +418,7 @@ def predict_costs_command(directory, costs_file) -> int:
         raise ValueError(f"--predict-costs {costs_file}: no such file")
     rows = predictions(directory, costs.token_costs)
     print(prediction_report(rows))
-    print(json.dumps(summary(rows)))
+    print(json.dumps(summary(rows, directory)))
     return 0
 
 

@@ -68,15 +68,31 @@ def prediction_report(rows: list[Prediction]) -> str:
     return "\n".join(lines)
 
 
-def summary(rows: list[Prediction]) -> dict[str, Any]:
-    """The errors as numbers, and the predicted and measured GSI ÷ sbon-big time over the runs both methods have."""
-    errors = [abs(row.error) for row in rows]
-    by = {(row.key[0], row.key[2], row.key[1]): row for row in rows if not row.run}
-    pairs = [(by[p, s, "gsi"], by[p, s, "sbon-big"]) for p, s, m in by if m == "gsi" and (p, s, "sbon-big") in by]
-    result: dict[str, Any] = {"runs": len(rows), "median_error": statistics.median(errors), "worst_error": max(errors)}
-    if pairs:
-        result["gsi_over_sbon_big"] = {
-            "measured": sum(g.wall for g, _ in pairs) / sum(b.wall for _, b in pairs),
+def _ratio(gsi: list[Prediction], big: list[Prediction]) -> dict[str, Any] | None:
+    """Measured and predicted GSI ÷ sbon-big time over the (problem, seed) runs both have; None without any."""
+    by = {(row.key[0], row.key[2]): row for row in big}
+    pairs = [(g, by[g.key[0], g.key[2]]) for g in gsi if (g.key[0], g.key[2]) in by]
+    if not pairs:
+        return None
+    return {"measured": sum(g.wall for g, _ in pairs) / sum(b.wall for _, b in pairs),
             "predicted": sum(g.predicted["total"] for g, _ in pairs) / sum(b.predicted["total"] for _, b in pairs),
             "pairs": len(pairs)}
+
+
+def summary(rows: list[Prediction], directory: Path | str | None = None) -> dict[str, Any]:
+    """The errors as numbers, and the predicted and measured GSI ÷ sbon-big time over the runs both methods have:
+    in an eval directory, its gsi against its sbon-big; in a frontier (`directory`), each point against its own
+    sbon-big baseline."""
+    errors = [abs(row.error) for row in rows]
+    result: dict[str, Any] = {"runs": len(rows), "median_error": statistics.median(errors), "worst_error": max(errors)}
+
+    def of(run: str, method: str) -> list[Prediction]:
+        return [row for row in rows if row.run == run and row.key[1] == method]
+
+    if directory is not None and is_frontier(directory):
+        ratios = {point["name"]: _ratio(of(point["runs"]["gsi"], "gsi"), of(point["runs"]["sbon-big"], "sbon-big"))
+                  for point in frontier_info(directory)["points"]}
+        result["gsi_over_sbon_big_by_point"] = {name: r for name, r in ratios.items() if r}
+    elif (ratio := _ratio(of("", "gsi"), of("", "sbon-big"))) is not None:
+        result["gsi_over_sbon_big"] = ratio
     return result

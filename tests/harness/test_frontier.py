@@ -142,7 +142,9 @@ def test_frontier_via_the_cli_prints_its_table_and_is_one_saved_run(tmp_path, ti
     costs.write_text(json.dumps({"costs": {"token_costs": TokenCosts(0.001, 0.002, 0.0005).to_dict()}}))
     predicted = cli("report", str(out), "--predict-costs", str(costs))
     assert predicted.returncode == 0, predicted.stderr
-    assert json.loads(predicted.stdout.strip().splitlines()[-1])["runs"] == 6
+    result = json.loads(predicted.stdout.strip().splitlines()[-1])
+    assert result["runs"] == 6 and sorted(result["gsi_over_sbon_big_by_point"]) == ["high-u", "low-u", "two-drafts"]
+    assert all(r["pairs"] == 1 and r["measured"] > 0 for r in result["gsi_over_sbon_big_by_point"].values())
     assert "| 0 | gsi (points/two-drafts) |" in predicted.stdout and "| 0 | sbon-big (baselines/sbon-big-" in predicted.stdout
 
 
