@@ -115,9 +115,10 @@ def _frontier_arguments(frontier: argparse.ArgumentParser) -> None:
 
 def _report_arguments(report: argparse.ArgumentParser) -> None:
     report.add_argument("directory")
-    report.add_argument("--predict-costs", metavar="COSTS.json",
+    report.add_argument("--predict-costs", metavar="COSTS.json[,COSTS.json…]",
                         help="instead: predict each saved run's wall time from its events and these measured costs "
-                             "(a `bench --measures costs` JSON) and compare with what it measured")
+                             "(a `bench --measures costs` JSON; several, comma-separated, are averaged: benches run "
+                             "before and after the runs) and compare with what it measured")
 
 
 def _bench_arguments(bench: argparse.ArgumentParser) -> None:
@@ -407,17 +408,24 @@ def report_directory(path) -> int:
     return 0
 
 
-def predict_costs_command(directory, costs_file) -> int:
+def predict_costs_command(directory, costs_files: str) -> int:
     import json
 
     from .cost_check import prediction_report, predictions, summary
+    from .cost_model import TokenCosts
     from .where_time_goes import load_costs
 
-    costs = load_costs(costs_file)
-    if costs is None:
-        raise ValueError(f"--predict-costs {costs_file}: no such file")
-    rows = predictions(directory, costs.token_costs)
+    measured = {}
+    for path in costs_files.split(","):
+        if (costs := load_costs(path)) is None:
+            raise ValueError(f"--predict-costs {path}: no such file")
+        measured[path] = costs.token_costs
+    rows = predictions(directory, TokenCosts.mean(list(measured.values())))
     print(prediction_report(rows))
+    if len(measured) > 1:
+        for path, costs in measured.items():
+            alone = summary(predictions(directory, costs))
+            print(f"With {path} alone: median {alone['median_error']:.1%}, worst {alone['worst_error']:.1%}.")
     print(json.dumps(summary(rows, directory)))
     return 0
 

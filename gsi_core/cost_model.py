@@ -47,6 +47,13 @@ class TokenCosts:
         names = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: float(v) for k, v in data.items() if k in names})
 
+    @classmethod
+    def mean(cls, measured: "list[TokenCosts]") -> "TokenCosts":
+        """Each cost averaged over several measurements: benches that bracket a long run, whose machine's speed
+        drifted between them."""
+        names = [f.name for f in dataclasses.fields(cls)]
+        return cls(**{name: sum(getattr(c, name) for c in measured) / len(measured) for name in names})
+
     def gpu_like(self, scoring_over_decoding: float = 0.1) -> "TokenCosts":
         """The same decoding costs with π_B's scoring (and committing) priced at `scoring_over_decoding` of π_B
         decoding a token: an assumption standing for a GPU, where a prefill token is nearly free next to decoding.

@@ -38,6 +38,14 @@ def test_report_predicts_each_saved_run_from_its_events(tmp_path, tiny_presets_f
     assert result["runs"] == 4 and 0 <= result["median_error"] <= result["worst_error"]
     predicted = predict_run_seconds(runs["1", "sbon-big", 0], costs)["total"]
     assert "| 1 | sbon-big |" in table and f"{predicted:.1f} / {records['1', 'sbon-big', 0].wall_time:.1f}" in table
+    # two benches (before and after the runs) are averaged cost by cost
+    slower = TokenCosts.from_dict({k: 3 * v for k, v in costs.to_dict().items()})
+    (tmp_path / "after.json").write_text(json.dumps({"costs": {"token_costs": slower.to_dict()}}))
+    both = cli("report", str(out), "--predict-costs", f"{costs_file},{tmp_path / 'after.json'}")
+    assert both.returncode == 0, both.stderr
+    doubled = predict_run_seconds(runs["1", "sbon-big", 0], TokenCosts.mean([costs, slower]))["total"]
+    assert doubled == pytest.approx(2 * predicted) and f"{doubled:.1f} / " in both.stdout
+    assert f"With {costs_file} alone: median {result['median_error']:.1%}" in both.stdout
     assert "median" in table and result["gsi_over_sbon_big"]["pairs"] == 2
 
 
