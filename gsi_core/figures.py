@@ -303,6 +303,7 @@ def frontier_summary(entries: Sequence) -> str:
         return "No GSI point has runs paired with sbon-big yet."
     times, accuracies = [e.time_ratio for e in points], [e.accuracy for e in points]
     pareto = sorted((e for e in entries if e.pareto), key=lambda e: e.time_ratio)
-    return (f"{len(points)} GSI points take {min(times):.2f}–{max(times):.2f}× sbon-big's time at "
-            f"{min(accuracies):.0%}–{max(accuracies):.0%} accuracy; the Pareto set, fastest first: "
-            f"{' → '.join(f'{e.label} ({e.accuracy:.0%})' for e in pareto)}.")
+    spread = (f"1 GSI point takes {times[0]:.2f}× sbon-big's time at {accuracies[0]:.0%} accuracy" if len(points) == 1
+              else f"{len(points)} GSI points take {min(times):.2f}–{max(times):.2f}× sbon-big's time at "
+                   f"{min(accuracies):.0%}–{max(accuracies):.0%} accuracy")
+    return f"{spread}; the Pareto set, fastest first: {' → '.join(f'{e.label} ({e.accuracy:.0%})' for e in pareto)}."

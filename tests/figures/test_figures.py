@@ -238,3 +238,5 @@ def test_frontier_figure_plots_every_row_and_joins_the_pareto_set():
     summary = frontier_summary(entries)
     assert summary.startswith("3 GSI points take") and all(e.label in summary for e in pareto)
     assert frontier_summary([e for e in entries if e.kind != "gsi"]).startswith("No GSI point")
+    one = [e for e in entries if e.kind != "gsi" or e.label == "sv-u0.3"]
+    assert frontier_summary(one).startswith(f"1 GSI point takes {one[0].time_ratio:.2f}× sbon-big's time at ")
