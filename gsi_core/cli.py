@@ -64,7 +64,9 @@ def _eval_arguments(evaluate: argparse.ArgumentParser) -> None:
     evaluate.add_argument("--data", help="the dataset's JSON-lines file (default: data/benchmarks, or GSI_BENCHMARKS_DIR)")
     evaluate.add_argument("--methods", default=",".join(DEFAULT_METHODS), help="comma-separated method names")
     evaluate.add_argument("--preset", default=None, help="a preset of spaces_config.yaml")
-    evaluate.add_argument("--limit", type=int, help="the first N problems")
+    evaluate.add_argument("--limit", type=int, help="the first N problems (from --offset)")
+    evaluate.add_argument("--offset", type=int, default=0,
+                          help="skip the first N problems: check a setting on problems outside the slice it was tuned on")
     evaluate.add_argument("--out", required=True, help="the run directory: results.jsonl, run.json, summary, chart")
     evaluate.add_argument("--seeds", type=_seed_list,
                           help="comma-separated seeds, e.g. 0,1,2: every (problem, method) once per seed (not with --seed)")
@@ -260,14 +262,17 @@ class _PrintedProgress(EvalProgress):
             self.bar.close()
 
 
-def _problems(dataset: str, data: str | None, limit: int | None) -> list:
-    """The first `limit` problems of a benchmark, refused with one line where the limit or the file is wrong."""
+def _problems(dataset: str, data: str | None, limit: int | None, offset: int = 0) -> list:
+    """`limit` problems of a benchmark from row `offset`, refused with one line where a number or the file is
+    wrong."""
     from .data import load_problems
 
     if limit is not None and limit < 1:
         raise ConfigError("--limit must be at least 1")
+    if offset < 0:
+        raise ConfigError("--offset must be at least 0")
     try:
-        return load_problems(dataset, data, limit)
+        return load_problems(dataset, data, limit, offset)
     except OSError as error:
         raise ConfigError(f"cannot read the {dataset} problems: {error}") from None
 
@@ -294,7 +299,7 @@ def eval_command(args: argparse.Namespace, command: str) -> int:
     if args.seeds is not None and args.seed is not None:
         raise ConfigError("give --seed or --seeds, not both")
     seeds = None if args.seeds is None else check_seeds(args.seeds)
-    problems = _problems(args.dataset, args.data, args.limit)
+    problems = _problems(args.dataset, args.data, args.limit, args.offset)
     preset = _preset(args)
     config = _decoding(args, preset)
     progress = _PrintedProgress(args.dataset)

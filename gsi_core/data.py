@@ -42,13 +42,17 @@ def _problem(dataset: str, number: int, row: dict) -> Problem:
     raise ValueError(f"unknown dataset {dataset!r}; choose one of: {', '.join(FILES)}")
 
 
-def load_problems(dataset: str, path: Path | str | None = None, limit: int | None = None) -> list[Problem]:
-    """Problems of `dataset` from `path` (default: the repository's data/benchmarks, or `GSI_BENCHMARKS_DIR`)."""
+def load_problems(dataset: str, path: Path | str | None = None, limit: int | None = None,
+                  offset: int = 0) -> list[Problem]:
+    """Problems of `dataset` from `path` (default: the repository's data/benchmarks, or `GSI_BENCHMARKS_DIR`),
+    from row `offset` on (each keeps its row number as its id)."""
     if dataset not in FILES:
         raise ValueError(f"unknown dataset {dataset!r}; choose one of: {', '.join(FILES)}")
     problems = []
     with open(Path(path) if path else BENCHMARKS_DIR / FILES[dataset]) as lines:
         for number, line in enumerate(lines):
+            if number < offset:
+                continue
             problems.append(_problem(dataset, number, json.loads(line)))
             if limit and len(problems) >= limit:
                 break

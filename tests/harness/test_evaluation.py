@@ -216,6 +216,17 @@ def test_eval_writes_a_line_per_pair_and_resumes(tmp_path, tiny_presets_file, gs
     assert changed.returncode == 2 and "holds a run with other settings" in changed.stderr
 
 
+def test_eval_offset_runs_problems_outside_the_first_ones(tmp_path, tiny_presets_file, gsm8k_slice):
+    """`--offset 2` skips the first two rows; the problem keeps its row number, so it never mixes with row 0."""
+    env = {"GSI_PRESETS_FILE": tiny_presets_file}
+    done = cli(*eval_args(tmp_path / "run", gsm8k_slice, "--offset", "2", "--limit", "1", "--max-steps", "1"), env=env)
+    assert done.returncode == 0, done.stderr
+    third = load_problems("gsm8k", gsm8k_slice)[2]
+    assert {(r.problem_id, r.gold) for r in read_records(tmp_path / "run")} == {(third.id, third.gold)} and third.id == "2"
+    refused = cli(*eval_args(tmp_path / "other", gsm8k_slice, "--offset", "-1"), env=env)
+    assert refused.returncode == 2 and "--offset must be at least 0" in refused.stderr
+
+
 def test_only_a_session_that_adds_runs_is_named_resumed(tmp_path, tiny_presets_file, gsm8k_slice):
     """A resume whose models fail to load adds no `resumed` entry; the next one, which adds runs, adds one."""
     out = tmp_path / "run"
