@@ -416,7 +416,7 @@ def report_directory(path) -> int:
 def predict_costs_command(directory, costs_files: str) -> int:
     import json
 
-    from .cost_check import prediction_report, predictions, summary
+    from .cost_check import prediction_report, predictions, saved_runs, summary
     from .cost_model import TokenCosts
     from .where_time_goes import load_costs
 
@@ -425,11 +425,12 @@ def predict_costs_command(directory, costs_files: str) -> int:
         if (costs := load_costs(path)) is None:
             raise ValueError(f"--predict-costs {path}: no such file")
         measured[path] = costs.token_costs
-    rows = predictions(directory, TokenCosts.mean(list(measured.values())))
+    runs = saved_runs(directory)
+    rows = predictions(runs, TokenCosts.mean(list(measured.values())))
     print(prediction_report(rows))
     if len(measured) > 1:
         for path, costs in measured.items():
-            alone = summary(predictions(directory, costs))
+            alone = summary(predictions(runs, costs))
             print(f"With {path} alone: median {alone['median_error']:.1%}, worst {alone['worst_error']:.1%}.")
     print(json.dumps(summary(rows, directory)))
     return 0

@@ -28,21 +28,16 @@ SCORED_TOKENS = (16, 64)  # tokens per scored draft, at two lengths: the call's 
 ACCEPTANCES = (0.0, 0.25, 0.5, 0.75, 1.0)
 
 
-def _seconds(call, repeats: int) -> list[float]:
-    """The seconds of `repeats` calls after a warm-up one."""
+def _typical_seconds(call, repeats: int) -> float:
+    """The median of `repeats` calls after a warm-up one: a run's time is the sum of many calls, each at the
+    machine's typical speed, not at the best speed one call reaches."""
     call()
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
         call()
         times.append(time.perf_counter() - start)
-    return times
-
-
-def _typical_seconds(call, repeats: int) -> float:
-    """The median of `repeats` calls after a warm-up one: a run's time is the sum of many calls, each at the
-    machine's typical speed, not at the best speed one call reaches."""
-    return statistics.median(_seconds(call, repeats))
+    return statistics.median(times)
 
 
 def _decoding_iterations(model, ids: tuple[int, ...], rows: int, config: DecodingConfig, repeats: int) -> list[float]:

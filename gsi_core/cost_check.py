@@ -11,6 +11,7 @@ from typing import Any
 from .cost_model import TokenCosts, predict_run_seconds
 from .evaluation import RunDirectory
 from .frontier_report import frontier_info, is_frontier
+from .run import Run
 
 STAGES = ("drafting", "scoring", "reward", "fallback")
 
@@ -38,19 +39,23 @@ def _run_directories(directory: Path) -> list[str]:
     return list(dict.fromkeys(run for point in frontier_info(directory)["points"] for run in point["runs"].values()))
 
 
-def predictions(directory: Path | str, costs: TokenCosts) -> list[Prediction]:
-    """Every run of an eval directory (or of each run directory of a frontier) whose events were saved, predicted
-    (an older directory has none)."""
-    directory, rows = Path(directory), []
+def saved_runs(directory: Path | str) -> list[tuple[str, tuple[str, str, int], Run]]:
+    """Every finished run of an eval directory (or of each run directory of a frontier) whose events were saved,
+    as (run directory within the frontier, key, run), read once for any number of predictions."""
+    directory, runs = Path(directory), []
     for name in _run_directories(directory):
-        runs = RunDirectory(directory / name).saved_events()
-        rows += [Prediction(key, predict_run_seconds(run, costs),
-                            {stage: getattr(run.summary.timings, stage) for stage in STAGES}, run.summary.wall_time,
-                            name)
-                 for key, run in runs.items() if run.summary is not None]
-    if not rows:
+        runs += [(name, key, run) for key, run in RunDirectory(directory / name).saved_events().items()
+                 if run.summary is not None]
+    if not runs:
         raise ValueError(f"{directory} holds no saved events (events/): run it again with this version's eval")
-    return rows
+    return runs
+
+
+def predictions(runs: list[tuple[str, tuple[str, str, int], Run]], costs: TokenCosts) -> list[Prediction]:
+    """Each saved run (`saved_runs`) predicted from its events and these costs, beside what it measured."""
+    return [Prediction(key, predict_run_seconds(run, costs),
+                       {stage: getattr(run.summary.timings, stage) for stage in STAGES}, run.summary.wall_time, name)
+            for name, key, run in runs]
 
 
 def prediction_report(rows: list[Prediction]) -> str:

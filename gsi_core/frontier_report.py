@@ -160,8 +160,9 @@ def frontier_label(path: Path | str) -> str:
         run = json.loads(file.read_text())
         sessions += [run, *run.get("resumed", [])]
     commits = sorted({s["commit"] for s in sessions if s.get("commit")}) or [info.get("commit") or "?"]
+    points = len(info["points"])
     return (f"Frontier of {info.get('dataset', '?')} · preset {info.get('preset', '?')} · "
-            f"{len(info['points'])} GSI point{'s' if len(info['points']) != 1 else ''} · commit {', '.join(commits)} · {measured(sessions or [info])}")
+            f"{points} GSI point{'s' * (points != 1)} · commit {', '.join(commits)} · {measured(sessions or [info])}")
 
 
 def frontier_report(path: Path | str) -> tuple[str, list[FrontierEntry]]:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from gsi_core.evaluation import RunDirectory  # noqa: E402
+from gsi_core.evaluation import RunDirectory, reward_spread  # noqa: E402
 
 US = (-0.2, 0.0, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.7)
 
@@ -23,13 +23,10 @@ US = (-0.2, 0.0, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.7
 def pilot(directory: Path) -> str:
     chosen, differing, values = [], 0, Counter()
     for run in RunDirectory(directory).saved_events().values():
-        for step in run.steps:
-            if step.candidates[0].source != "small":
-                continue
-            rewards = [round(c.reward, 4) for c in step.candidates]
-            differing += len(set(rewards)) > 1
-            values.update(rewards)
-            chosen.append(step.candidates[step.chosen].tilted_reward)
+        spread = reward_spread(run)
+        differing += spread["differing_steps"]
+        values.update(spread["reward_counts"])
+        chosen += [step.candidates[step.chosen].tilted_reward for step in run.steps]
     if not chosen:
         return f"{directory}: no GSI steps with drafts"
     modal = values.most_common(1)[0][1] / sum(values.values())
