@@ -121,6 +121,9 @@ def _report_arguments(report: argparse.ArgumentParser) -> None:
                         help="instead: predict each saved run's wall time from its events and these measured costs "
                              "(a `bench --measures costs` JSON; several, comma-separated, are averaged: benches run "
                              "before and after the runs) and compare with what it measured")
+    report.add_argument("--points", metavar="NAME[,NAME…]",
+                        help="with --predict-costs on a frontier: only these points and their baselines (the runs "
+                             "of one session, say, beside its benches)")
 
 
 def _bench_arguments(bench: argparse.ArgumentParser) -> None:
@@ -393,7 +396,10 @@ def frontier_report_command(path) -> int:
 
 def report_command(args: argparse.Namespace, command: str) -> int:
     if args.predict_costs:
-        return predict_costs_command(args.directory, args.predict_costs)
+        points = [p.strip() for p in args.points.split(",") if p.strip()] if args.points else None
+        return predict_costs_command(args.directory, args.predict_costs, points)
+    if args.points:
+        raise ConfigError("--points chooses the runs --predict-costs predicts; the report shows every point")
     return report_directory(args.directory)
 
 
@@ -413,7 +419,7 @@ def report_directory(path) -> int:
     return 0
 
 
-def predict_costs_command(directory, costs_files: str) -> int:
+def predict_costs_command(directory, costs_files: str, points: list[str] | None = None) -> int:
     import json
 
     from .cost_check import prediction_report, predictions, saved_runs, summary
@@ -425,14 +431,14 @@ def predict_costs_command(directory, costs_files: str) -> int:
         if (costs := load_costs(path)) is None:
             raise ValueError(f"--predict-costs {path}: no such file")
         measured[path] = costs.token_costs
-    runs = saved_runs(directory)
+    runs = saved_runs(directory, points)
     rows = predictions(runs, TokenCosts.mean(list(measured.values())))
     print(prediction_report(rows))
     if len(measured) > 1:
         for path, costs in measured.items():
             alone = summary(predictions(runs, costs))
             print(f"With {path} alone: median {alone['median_error']:.1%}, worst {alone['worst_error']:.1%}.")
-    print(json.dumps(summary(rows, directory)))
+    print(json.dumps(summary(rows, directory, points)))
     return 0
 
 

@@ -16,7 +16,7 @@ import time
 from typing import Any
 
 from .config import DecodingConfig
-from .cost_model import TokenCosts, Workload, break_even_acceptance, floor_ratio, ratio
+from .cost_model import TokenCosts, Workload, break_even_acceptance, floor_ratio, judge_role, ratio
 from .data import load_problems
 from .methods import run_method
 from .run import Run
@@ -118,7 +118,10 @@ def measure_token_costs(components, config: DecodingConfig, prompt: Prompt, solu
     real = small.draft(Prompt(problem, config.system_prompt), [], n_small, temperature=config.temperature,
                        max_tokens=config.max_step_tokens, seed=0)
     texts = [d.text for d in real]
-    values["reward"] = _typical_seconds(lambda: reward.score_candidates(problem, [], texts), repeats) / len(texts)
+    # a judge's forwards are priced from its model's costs (cost_model.rewarding_seconds): here, what it adds to them
+    own = getattr(reward, "verifier", None) if judge_role(reward.name) else reward
+    values["reward"] = (_typical_seconds(lambda: own.score_candidates(problem, [], texts), repeats) / len(texts)
+                        if own is not None else 0.0)
     raw.update({"prefix_tokens": len(small.prefix_ids(prompt, steps)), "scored_rows": n_small,
                 "scoring_call_seconds": {str(length): seconds for length, seconds in scoring.items()}})
     return TokenCosts(**values), raw
@@ -163,9 +166,11 @@ def prefix_copy(model, config: DecodingConfig, rows: int, repeats: int = 5) -> d
             "views_seconds": _typical_seconds(lambda: model._expanded(state.cache, rows), repeats)}
 
 
-def economics(costs: TokenCosts, n_small: int, n_big: int, tokens: float, recomputed: dict[str, float]) -> dict[str, Any]:
-    """The ratio against acceptance, the break-even and the floor at these widths and step length."""
-    work = Workload(n_small, n_big, tokens, recomputed["small"], recomputed["big"])
+def economics(costs: TokenCosts, n_small: int, n_big: int, tokens: float, recomputed: dict[str, float],
+              judge: str | None = None) -> dict[str, Any]:
+    """The ratio against acceptance, the break-even and the floor at these widths and step length (with the
+    forwards of a judge reward on the `judge` model)."""
+    work = Workload(n_small, n_big, tokens, recomputed["small"], recomputed["big"], judge)
     return {"n_small": n_small, "n_big": n_big, "tokens": tokens,
             "ratio_by_acceptance": {str(a): ratio(costs, work, a) for a in ACCEPTANCES},
             "break_even_acceptance": break_even_acceptance(costs, work), "floor_ratio": floor_ratio(costs, work)}
@@ -195,12 +200,13 @@ def measure_costs(components, config: DecodingConfig, problems: int, steps: int,
     finally:
         for model in (components.small, components.big):
             model.keep_computed = True
-    tokens = kept["mean_draft_tokens"] or float(SCORED_TOKENS[0])
-    here = economics(costs, n_small, n_big, tokens, kept["recomputed_per_committed_token"])
-    grid = [economics(_at_widths(costs, s, b, (n_small, n_big)), s, b, tokens, kept["recomputed_per_committed_token"])
+    tokens, judge = kept["mean_draft_tokens"] or float(SCORED_TOKENS[0]), judge_role(components.reward.name)
+    recomputed = kept["recomputed_per_committed_token"]
+    here = economics(costs, n_small, n_big, tokens, recomputed, judge)
+    grid = [economics(_at_widths(costs, s, b, (n_small, n_big)), s, b, tokens, recomputed, judge)
             for s in sorted({1, 2, n_small}) for b in sorted({n_big, 2 * n_big})]
-    gpu = economics(costs.gpu_like(0.1), n_small, n_big, tokens, kept["recomputed_per_committed_token"])
-    return {**here, "token_costs": costs.to_dict(), "measured": raw, "widths": grid,
+    gpu = economics(costs.gpu_like(0.1), n_small, n_big, tokens, recomputed, judge)
+    return {**here, "judge": judge, "token_costs": costs.to_dict(), "measured": raw, "widths": grid,
             "gpu_like": {"scoring_over_decoding": 0.1, **gpu},
             "recomputed_per_committed_token": kept["recomputed_per_committed_token"],
             "recomputation": kept, "recomputation_without_kept_kv": before, "prefix_copy": copied, "cpu": cpu}

@@ -10,6 +10,7 @@ shared by the engine bench (which measures `TokenCosts`), the app's "where the t
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -77,18 +78,51 @@ class TokenCosts:
         return single + (rows - 1) * (batch * per_row - single) / (batch - 1)
 
 
+# What a judge reward forwards after each candidate besides the candidate itself (`judge.question_suffix` with the
+# default question: the turn closed, the question asked as the user, the answer's turn opened): 25 tokens of
+# Qwen2.5's tokenizer.
+JUDGE_SUFFIX_TOKENS = 25
+
+
+def judge_role(reward_model: str) -> str | None:
+    """The step model a judge reward asks, read from its label (`judge-big…`, `judge-small…`); None for a reward
+    that runs no step model."""
+    match = re.match(r"judge-(small|big)\b", reward_model)
+    return match[1] if match else None
+
+
+def _forward_seconds(costs: TokenCosts, role: str, tokens: int) -> float:
+    """One batched forward of `tokens` tokens (rows × width) from `role`'s cached prefix: π_B's is priced as its
+    scoring call, π_S's (never measured scoring) as its prefix forward."""
+    if role == "big":
+        return costs.scoring_call_seconds(tokens)
+    return costs.small_commit_step + tokens * costs.small_commit
+
+
 @dataclass(frozen=True)
 class Workload:
     """The shape of a step: candidates per step and their mean length in tokens, and the share of a committed
     step's tokens a model that drafted or scored it must forward again (0, the engine now: the forward that produced
     or scored it kept its keys and values, and only its last token is forwarded; 1 when every committed step is
-    recomputed). π_S forwards a fallback step in full either way: it never saw it."""
+    recomputed). π_S forwards a fallback step in full either way: it never saw it. `judge`: the step model a judge
+    reward asks ("small" / "big"), None for a reward that runs none."""
 
     n_small: int
     n_big: int
     tokens: float = 1.0
     small_recomputed: float = 0.0
     big_recomputed: float = 0.0
+    judge: str | None = None
+
+
+def rewarding_seconds(costs: TokenCosts, judge: str | None, candidates: int, width: float,
+                      judge_suffix_tokens: int = JUDGE_SUFFIX_TOKENS) -> float:
+    """Rewarding one step's candidates (`width` tokens the longest): the reward's own cost each, and for a judge
+    its model's batched forward of them with the question after each (its prefix forward is the caller's)."""
+    seconds = candidates * costs.reward
+    if judge is not None and candidates:
+        seconds += _forward_seconds(costs, judge, candidates * (width + judge_suffix_tokens))
+    return seconds
 
 
 def _forwarded(share: float, tokens: float) -> float:
@@ -98,7 +132,7 @@ def _forwarded(share: float, tokens: float) -> float:
 
 def sbon_big_step_seconds(costs: TokenCosts, work: Workload) -> float:
     """One step of soft best-of-n with π_B: π_B writes n_big candidates, each is rewarded, one is committed."""
-    writing = work.n_big * work.tokens * costs.big_decode + work.n_big * costs.reward
+    writing = work.n_big * work.tokens * costs.big_decode + rewarding_seconds(costs, work.judge, work.n_big, work.tokens)
     return writing + costs.big_commit_step + _forwarded(work.big_recomputed, work.tokens) * costs.big_commit
 
 
@@ -106,9 +140,10 @@ def gsi_step_seconds(costs: TokenCosts, work: Workload, acceptance: float) -> fl
     """Expected seconds of one GSI step at this acceptance: drafts, scoring (one forward) and rewards always,
     π_B's candidates on the (1 − acceptance) share of steps it rejects, and committing the step: π_B forwards what
     it did not keep of it, π_S too when it drafted it, and all of it after a fallback (it never saw π_B's step)."""
-    drafting = work.n_small * work.tokens * costs.small_decode + work.n_small * costs.reward
+    drafting = (work.n_small * work.tokens * costs.small_decode
+                + rewarding_seconds(costs, work.judge, work.n_small, work.tokens))
     scoring = costs.scoring_call_seconds(work.n_small * work.tokens)
-    fallback = work.n_big * work.tokens * costs.big_decode + work.n_big * costs.reward
+    fallback = work.n_big * work.tokens * costs.big_decode + rewarding_seconds(costs, work.judge, work.n_big, work.tokens)
     small_tokens = acceptance * _forwarded(work.small_recomputed, work.tokens) + (1.0 - acceptance) * work.tokens
     commit = (costs.small_commit_step + small_tokens * costs.small_commit
               + costs.big_commit_step + _forwarded(work.big_recomputed, work.tokens) * costs.big_commit)
@@ -140,8 +175,6 @@ def break_even_acceptance(costs: TokenCosts, work: Workload) -> float | None:
 # per token for Qwen2.5 on English problems, and the template's own tokens.
 PROMPT_CHARS_PER_TOKEN = 3.5
 TEMPLATE_TOKENS = 20
-
-
 class _CachedPrefix:
     """What one model's prefix cache holds while a run is replayed: how many committed steps (None: not even the
     prompt yet), and which committed steps it computed itself (drafted or scored) at the prefix it then held."""
@@ -168,13 +201,16 @@ def _decoding_seconds(costs: TokenCosts, role: str, lengths: list[int], batch: i
 
 
 def predict_run_seconds(run: Any, costs: TokenCosts, *, prompt_tokens: int | None = None,
-                        recomputes: bool = False) -> dict[str, float]:
+                        recomputes: bool = False, judge_suffix_tokens: int = JUDGE_SUFFIX_TOKENS) -> dict[str, float]:
     """A run's predicted seconds per stage (StageTimes' names) and `total`, from its own events (each step's
     candidates, their token counts and the decision) and per-token costs measured at its n_small and n_big.
 
     Each model's prefix forward is booked to the stage whose call makes it (π_S's to drafting; π_B's to scoring,
     or to the fallback or drafting where it does not score). `recomputes`: price the engine before K/V was kept
-    (a committed step was forwarded again in full). `prompt_tokens`: estimated from the prompt's text if not given."""
+    (a committed step was forwarded again in full). `prompt_tokens`: estimated from the prompt's text if not given.
+
+    Rewarding a step's candidates costs `reward` each; a judge (a step model asked about every candidate) also
+    costs its model's prefix forward and one batched forward of the candidates with the question after each."""
     start = run.start
     config = start.config
     batch = {role: config.get(f"n_{role}") or config["n"] for role in ("small", "big")}
@@ -184,13 +220,19 @@ def predict_run_seconds(run: Any, costs: TokenCosts, *, prompt_tokens: int | Non
     lengths: list[int] = [step.committed.num_tokens for step in run.steps]
     stages = {"drafting": 0.0, "reward": 0.0, "scoring": 0.0, "fallback": 0.0}
 
+    judge = judge_role(start.reward_model)
+
     def call(role: str, index: int) -> float:
         return models[role].advance(costs, index, lengths, prompt, recomputes)
+
+    def rewarding(index: int, candidates: list[int]) -> float:
+        prefix = call(judge, index) if judge is not None and candidates else 0.0
+        return prefix + rewarding_seconds(costs, judge, len(candidates), max(candidates, default=0), judge_suffix_tokens)
 
     for step in run.steps:
         role, drafted = step.candidates[0].source, [c.num_tokens for c in step.candidates]
         stages["drafting"] += call(role, step.index) + _decoding_seconds(costs, role, drafted, batch[role])
-        stages["reward"] += len(drafted) * costs.reward
+        stages["reward"] += rewarding(step.index, drafted)
         if role == "small" and step.candidates[0].logp_big is not None:
             width = max(drafted) - 1
             stages["scoring"] += call("big", step.index) + (
@@ -202,6 +244,6 @@ def predict_run_seconds(run: Any, costs: TokenCosts, *, prompt_tokens: int | Non
         else:
             written = [c.num_tokens for c in step.fallback]
             stages["fallback"] += (call("big", step.index) + _decoding_seconds(costs, "big", written, batch["big"])
-                                   + len(written) * costs.reward)
+                                   + rewarding(step.index, written))
             models["big"].computed.add(step.index)
     return {**stages, "total": sum(stages.values())}

@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Sequence
 
 from .config import DecodingConfig
-from .cost_model import TokenCosts, Workload, break_even_acceptance, floor_ratio, ratio
+from .cost_model import (JUDGE_SUFFIX_TOKENS, TokenCosts, Workload, break_even_acceptance, floor_ratio, judge_role,
+                         ratio)
 from .events import Event, RunStarted, StageTimes, StepEvent
 
 DEFAULT_COSTS_PATH = Path(__file__).resolve().parent.parent / "assets" / "bench_costs_offline_cpu_bf16.json"
@@ -48,9 +49,10 @@ class MachineCosts:
             return self.token_costs
         return self.token_costs.gpu_like(scoring_over_decoding)
 
-    def workload(self, n_small: int, n_big: int, tokens: float) -> Workload:
+    def workload(self, n_small: int, n_big: int, tokens: float, judge: str | None = None) -> Workload:
         """A step of this shape with the measured recomputed shares (the cost model's defaults where none are)."""
-        return Workload(n_small, n_big, tokens, **{f"{role}_recomputed": v for role, v in self.recomputed.items()})
+        return Workload(n_small, n_big, tokens, **{f"{role}_recomputed": v for role, v in self.recomputed.items()},
+                        judge=judge)
 
 
 def load_costs(path: Path | str = DEFAULT_COSTS_PATH) -> MachineCosts | None:
@@ -89,9 +91,10 @@ class RunShape:
     small_written: int  # tokens π_S drafted
     big_written: int  # tokens π_B wrote (its candidates)
     big_checked: int  # drafted tokens π_B scored
+    judge: str | None = None  # the step model a judge reward asks (cost_model.judge_role)
 
     def workload(self, costs: MachineCosts) -> Workload:
-        return costs.workload(self.n_small, self.n_big, self.mean_step_tokens)
+        return costs.workload(self.n_small, self.n_big, self.mean_step_tokens, self.judge)
 
 
 def run_shape(events: Sequence[Event]) -> RunShape | None:
@@ -116,6 +119,7 @@ def run_shape(events: Sequence[Event]) -> RunShape | None:
         small_written=sum(c.num_tokens for c in drafted),
         big_written=sum(c.num_tokens for c in everything if c.source == "big"),
         big_checked=sum(c.num_tokens for c in drafted if c.logp_big is not None),
+        judge=judge_role(start.reward_model),
     )
 
 
@@ -185,9 +189,12 @@ def predicted_markdown(shape: RunShape, costs: MachineCosts | None, scoring_over
     widths = "" if costs.widths in (None, (shape.n_small, shape.n_big)) else (
         f" The costs were measured at n_small = {costs.widths[0]}, n_big = {costs.widths[1]}; a batch's cost per row "
         "changes with its width, so at this run's n the prediction is rougher.")
+    judged = "" if shape.judge is None else (
+        f" Its reward is a judge: π_{shape.judge[0].upper()} reads every candidate again with a "
+        f"{JUDGE_SUFFIX_TOKENS}-token question after it, one batched forward priced as π_B's checking is.")
     return (
         f"**Predicted by the cost model** for GSI with this run's n_small = {shape.n_small}, n_big = {shape.n_big}, "
-        f"drafts of {shape.mean_step_tokens:.1f} tokens and {acceptance}.{widths}\n\n"
+        f"drafts of {shape.mean_step_tokens:.1f} tokens and {acceptance}.{judged}{widths}\n\n"
         f"- **On this machine** ({costs.machine}{', measured ' + costs.date if costs.date else ''}: π_S writes a "
         f"token in {1000 * token.small_decode:.1f} ms, π_B writes one in {1000 * token.big_decode:.1f} ms and checks "
         f"one in {1000 * token.big_scoring:.1f} ms): {_verdict(here)}\n"

@@ -2,6 +2,7 @@
 the cost model's on the costs file it was given (a small JSON written here, standing in for the bench's)."""
 
 import copy
+import dataclasses
 import json
 
 import pytest
@@ -77,6 +78,19 @@ def test_the_panel_states_the_cost_models_numbers_for_this_run(events, costs):
     for stage in ("drafting", "scoring", "reward", "fallback"):
         assert f"| {stage} | " in text and f"{getattr(shape.stage_seconds, stage):.2f} s" in text
     assert f"π_S wrote {shape.small_written:,}; π_B wrote {shape.big_written:,} and checked {shape.big_checked:,}" in text
+
+
+def test_a_judge_runs_panel_prices_the_judges_forwards(events, costs):
+    judged = [dataclasses.replace(events[0], reward_model="judge-big"), *events[1:]]
+    shape = run_shape(judged)
+    assert shape.judge == "big" and run_shape(events).judge is None
+    text = where_time_goes_markdown(judged, costs, 0.3)
+    assert "Its reward is a judge: π_B reads every candidate again" in text
+    plain, judge = (Workload(3, 2, shape.mean_step_tokens, 0.5, 0.25, judge=role) for role in (None, "big"))
+    here = TokenCosts(**TOKEN_COSTS)
+    assert ratio(here, judge, shape.acceptance) != ratio(here, plain, shape.acceptance)
+    said = next(part for part in text.split("\n") if part.startswith("- **On this machine**"))
+    assert f"**{ratio(here, judge, shape.acceptance):.2f}×**" in said
 
 
 def test_the_panel_says_when_the_costs_were_measured_at_other_widths(events, costs, tmp_path):

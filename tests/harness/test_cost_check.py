@@ -47,6 +47,13 @@ def test_report_predicts_each_saved_run_from_its_events(tmp_path, tiny_presets_f
     assert doubled == pytest.approx(2 * predicted) and f"{doubled:.1f} / " in both.stdout
     assert f"With {costs_file} alone: median {result['median_error']:.1%}" in both.stdout
     assert "median" in table and result["gsi_over_sbon_big"]["pairs"] == 2
+    # the machine's speed apart: one factor for every run, and the errors' spread within a problem
+    factor = sum(r.wall_time for r in records.values()) / sum(
+        predict_run_seconds(runs[key], costs)["total"] for key in records)
+    assert result["speed_factor"] == pytest.approx(factor, rel=1e-6)
+    assert 0 <= result["median_error_after_factor"] <= result["worst_error_after_factor"]
+    assert 0 <= result["error_sd_within_problem"] <= result["error_sd"] + 1e-12
+    assert f"(measured ÷ predicted: {factor:.2f})" in table
 
 
 def test_report_refuses_a_directory_without_saved_events(tmp_path):

@@ -146,6 +146,13 @@ def test_frontier_via_the_cli_prints_its_table_and_is_one_saved_run(tmp_path, ti
     assert result["runs"] == 6 and sorted(result["gsi_over_sbon_big_by_point"]) == ["high-u", "low-u", "two-drafts"]
     assert all(r["pairs"] == 1 and r["measured"] > 0 for r in result["gsi_over_sbon_big_by_point"].values())
     assert "| 0 | gsi (points/two-drafts) |" in predicted.stdout and "| 0 | sbon-big (baselines/sbon-big-" in predicted.stdout
+    # or only the named points and their baselines: two-drafts' sbon-small draws 2, its sbon-big is the others'
+    chosen = cli("report", str(out), "--predict-costs", str(costs), "--points", "two-drafts")
+    assert chosen.returncode == 0, chosen.stderr
+    result = json.loads(chosen.stdout.strip().splitlines()[-1])
+    assert result["runs"] == 3 and list(result["gsi_over_sbon_big_by_point"]) == ["two-drafts"]
+    unknown = cli("report", str(out), "--predict-costs", str(costs), "--points", "two-drafts,nowhere")
+    assert unknown.returncode == 2 and "no point nowhere; its points: low-u, high-u, two-drafts" in unknown.stderr
 
 
 def frontier_of(tmp_path, records_by_run, points):

@@ -5,9 +5,13 @@ import dataclasses
 import pytest
 
 from gsi_core import run_method
-from gsi_core.cost_model import TokenCosts, Workload, gsi_step_seconds, predict_run_seconds, sbon_big_step_seconds
+from gsi_core.cost_model import (JUDGE_SUFFIX_TOKENS, TokenCosts, Workload, gsi_step_seconds, predict_run_seconds,
+                                 sbon_big_step_seconds)
+from gsi_core.judge import JudgeReward
+from gsi_core.models import TransformersStepModel
 from gsi_core.run import Run
 from gsi_core.vocabulary import Prompt
+from testkit.tiny import build_lm, build_tokenizer
 
 PROBLEM = "Weng earns $12 an hour for babysitting. Yesterday, she just did 50 minutes of babysitting. How much did she earn?"
 NOTHING = TokenCosts(small_decode=0.0, big_decode=0.0, big_scoring=0.0)
@@ -34,6 +38,29 @@ def test_prefix_tokens_priced_are_those_each_model_forwarded(name, threshold, ke
         assert predicted["total"] == model.tokens_forwarded["prefix"], role
 
 
+@pytest.mark.parametrize("name, threshold", CASES)
+def test_a_judge_is_priced_as_the_forwards_it_makes_on_its_model(name, threshold, config, monkeypatch):
+    tokenizer = build_tokenizer(vocab_size=400)
+    tokenizer.add_tokens(["Yes", "No"])  # the judge reads them as tokens of their own, as in Qwen's vocabulary
+    small, big = (TransformersStepModel(build_lm(tokenizer, seed=seed, step_bias=4.0), tokenizer, name=name)
+                  for seed, name in ((1, "tiny-small"), (2, "tiny-big")))
+    judge = JudgeReward(big, verifier="none", label="judge-big")
+    judged = []  # rows × width of every judge forward
+    forward = big.next_token_logits
+    monkeypatch.setattr(big, "next_token_logits", lambda prompt, steps, rows, tokens: (
+        judged.append(len(rows) * max(map(len, rows))), forward(prompt, steps, rows, tokens))[1])
+    if threshold is not None:
+        config = config.replace(threshold=threshold)
+    run = Run.of(run_method(name, PROBLEM, small, big, judge, config))
+    assert judged, "the judge was never asked"
+    prompt = len(big.prompt_ids(Prompt(PROBLEM, config.system_prompt)))
+    suffix = {"prompt_tokens": prompt, "judge_suffix_tokens": len(judge.suffix)}
+    prefix = predict_run_seconds(run, priced(big_commit=1.0), **suffix)
+    assert prefix["total"] == big.tokens_forwarded["prefix"]  # π_B's prefix forwards, the judge's among them
+    checked = predict_run_seconds(run, priced(big_scoring=1.0), **suffix)
+    assert checked["reward"] + checked["fallback"] == sum(judged)
+
+
 def test_decoding_is_priced_per_iteration_over_the_rows_still_writing(small, big, verifier, config):
     run = Run.of(run_method("gsi", PROBLEM, small, big, verifier, config.replace(threshold=1e9)))
     per_row_token = predict_run_seconds(run, priced(small_decode=1.0, big_decode=1.0))
@@ -57,3 +84,13 @@ def test_the_step_formulas_price_what_a_kept_cache_saves():
         saved = gsi_step_seconds(costs, recomputing, acceptance) - gsi_step_seconds(costs, kept, acceptance)
         assert saved == pytest.approx(39 * (acceptance * costs.small_commit + costs.big_commit))
     assert sbon_big_step_seconds(costs, recomputing) - sbon_big_step_seconds(costs, kept) == pytest.approx(39 * 0.006)
+
+
+def test_a_judge_adds_its_batched_forward_over_the_candidates_and_its_question_to_each_steps_rewards():
+    costs = TokenCosts(small_decode=0.01, big_decode=0.03, big_scoring=0.01, reward=0.001, big_commit_step=0.06)
+    plain, judged = Workload(4, 2, 40.0), Workload(4, 2, 40.0, judge="big")
+    judge = {n: costs.scoring_call_seconds(n * (40.0 + JUDGE_SUFFIX_TOKENS)) for n in (2, 4)}
+    assert sbon_big_step_seconds(costs, judged) - sbon_big_step_seconds(costs, plain) == pytest.approx(judge[2])
+    for acceptance in (0.0, 0.5, 1.0):
+        added = gsi_step_seconds(costs, judged, acceptance) - gsi_step_seconds(costs, plain, acceptance)
+        assert added == pytest.approx(judge[4] + (1 - acceptance) * judge[2])
