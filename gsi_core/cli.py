@@ -144,6 +144,11 @@ def _theory_arguments(theory: argparse.ArgumentParser) -> None:
     theory.add_argument("--runs", type=int, default=4000, help="engine-sampled runs per check")
 
 
+def _names(text: str) -> list[str]:
+    """A comma-separated list of names, blanks dropped."""
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
 def _seed_list(text: str) -> list[int]:
     try:
         return [int(part) for part in text.split(",") if part.strip()]
@@ -298,7 +303,7 @@ def eval_command(args: argparse.Namespace, command: str) -> int:
     """Run every pending (problem, method) pair, then print the summary and write the report files."""
     from .evaluation import check_methods, check_seeds, run_eval
 
-    methods = check_methods([m.strip() for m in args.methods.split(",") if m.strip()])
+    methods = check_methods(_names(args.methods))
     if args.seeds is not None and args.seed is not None:
         raise ConfigError("give --seed or --seeds, not both")
     seeds = None if args.seeds is None else check_seeds(args.seeds)
@@ -396,8 +401,7 @@ def frontier_report_command(path) -> int:
 
 def report_command(args: argparse.Namespace, command: str) -> int:
     if args.predict_costs:
-        points = [p.strip() for p in args.points.split(",") if p.strip()] if args.points else None
-        return predict_costs_command(args.directory, args.predict_costs, points)
+        return predict_costs_command(args.directory, args.predict_costs, _names(args.points) if args.points else None)
     if args.points:
         raise ConfigError("--points chooses the runs --predict-costs predicts; the report shows every point")
     return report_directory(args.directory)
@@ -451,7 +455,7 @@ def bench_command(args: argparse.Namespace, command: str) -> int:
 
     if args.problems < 1 or args.steps < 1:
         raise ConfigError("--problems and --steps must be at least 1")
-    measures = [m.strip() for m in args.measures.split(",") if m.strip()]
+    measures = _names(args.measures)
     if not measures or set(measures) - set(MEASURES):
         raise ConfigError(f"--measures takes a comma-separated list of {', '.join(MEASURES)} (got {args.measures!r})")
     preset = get_preset(args.preset)

@@ -208,7 +208,7 @@ def measure_costs(components, config: DecodingConfig, problems: int, steps: int,
     gpu = economics(costs.gpu_like(0.1), n_small, n_big, tokens, recomputed, judge)
     return {**here, "judge": judge, "token_costs": costs.to_dict(), "measured": raw, "widths": grid,
             "gpu_like": {"scoring_over_decoding": 0.1, **gpu},
-            "recomputed_per_committed_token": kept["recomputed_per_committed_token"],
+            "recomputed_per_committed_token": recomputed,
             "recomputation": kept, "recomputation_without_kept_kv": before, "prefix_copy": copied, "cpu": cpu}
 
 

@@ -175,6 +175,8 @@ def break_even_acceptance(costs: TokenCosts, work: Workload) -> float | None:
 # per token for Qwen2.5 on English problems, and the template's own tokens.
 PROMPT_CHARS_PER_TOKEN = 3.5
 TEMPLATE_TOKENS = 20
+
+
 class _CachedPrefix:
     """What one model's prefix cache holds while a run is replayed: how many committed steps (None: not even the
     prompt yet), and which committed steps it computed itself (drafted or scored) at the prefix it then held."""
