@@ -27,11 +27,26 @@ import torch
 from .config import SYSTEM_PROMPT, ConfigError
 from .models import TransformersStepModel
 from .rewards import CalibratedVerifier, StepVerifier
-from .vocabulary import Draft, Prompt, RewardModel, Scored
+from .vocabulary import Draft, Prompt, RewardModel, RewardScale, Scored
 
 DEFAULT_QUESTION = "Is the last step of the solution above correct? Answer Yes or No."
 ANSWERS = ("Yes", "No")
 _MARK = "\u2063judged step\u2063"  # stands for the solution while the chat template lays out the turns
+# The 5th and 95th percentiles of π_B × calibrated verifier over the 2,556 drafts (π_S's and π_B's) of the
+# frontier's judge runs on the offline pair (GSM8K 0-19, assets/frontier/gsm8k-offline-cpu); tests recompute them.
+MEASURED_RANGE = (0.11, 0.84)
+
+
+def judge_scale(verifier: str) -> RewardScale:
+    """Where a judge's rewards lie, by the evidence it is combined with. No evidence is a coin-flip judge,
+    P(Yes) = ½, on a step its verifier has no evidence about: with the calibrated verifier (odds multiply), that
+    verifier's own no-evidence value. Only the default's range is measured; the others keep a probability's."""
+    if verifier == "calibrated-verifier":
+        return RewardScale(typical=MEASURED_RANGE, neutral=CalibratedVerifier().scale.neutral,
+                           meaning="π_B's P(Yes) that the step is correct, its odds times the calibrated "
+                                   "verifier's (median 0.39 on the offline pair)")
+    cap = ", capped at ¼ for a false claim and 0 for an empty or repeated step" if verifier == "step-verifier" else ""
+    return RewardScale(meaning=f"the judge's P(Yes) that the step is correct{cap}")
 
 
 def answer_token_ids(model: TransformersStepModel) -> tuple[int, int]:
@@ -73,7 +88,7 @@ class JudgeReward(RewardModel):
             self.verifier = self.verifier()
         self.yes, self.no = answer_token_ids(model)
         self.suffix = question_suffix(model, question or DEFAULT_QUESTION)
-        self.name = label
+        self.name, self.scale = label, judge_scale(verifier)
 
     def score_drafts(self, prompt: Prompt, previous: Sequence[Draft], drafts: Sequence[Draft]) -> list[Scored]:
         rows = [self.model.step_ids(d) + self.suffix for d in drafts]

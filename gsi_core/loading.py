@@ -17,7 +17,7 @@ from . import qwen_prm
 from .bf16_storage import compute_in_fp32, stored_in_bf16
 # ModelSpec, OFFLINE_PREFIX and BACKENDS live in config.py (presets validate their specs there); importable here too.
 from .config import BACKENDS, OFFLINE_PREFIX, ConfigError, ModelSpec, Preset, RewardSpec  # noqa: F401
-from .judge import JudgeReward
+from .judge import JudgeReward, judge_scale
 from .models import TransformersStepModel
 from .offline_weights import materialize
 from .progress import LOADING, QUANTIZING, report
@@ -170,9 +170,9 @@ def load_reward(reward: RewardSpec | dict[str, Any], models: Mapping[str, StepMo
 
 def reward_scale(reward: RewardSpec) -> RewardScale:
     """The scale of the reward a spec names, without loading a model: a model-free reward is built (at once),
-    a PRM's or a judge's is the one its class declares."""
+    a PRM's is the one its class declares, a judge's the one its verifier gives."""
     if reward.kind == "judge":
-        return JudgeReward.scale
+        return judge_scale(reward.verifier)
     return load_reward(reward).scale if reward.model is None else StepTokenPRM.scale
 
 

@@ -3,6 +3,7 @@
 import pytest
 
 from gsi_core.config import load_presets
+from gsi_core.judge import judge_scale
 from gsi_core.loading import load_reward
 from gsi_core.rewards import StepTokenPRM, StepVerifier
 from gsi_ui.reward_scale import threshold_help, threshold_info
@@ -36,7 +37,10 @@ def test_the_help_says_where_u_sits(threshold, beta, says):
 def test_the_store_knows_the_scale_before_the_models_load():
     for preset in load_presets().values():
         store = ModelStore(preset)
-        expected = load_reward(preset.reward).scale if preset.reward.model is None else StepTokenPRM.scale
+        if preset.reward.kind == "judge":  # its model is a step model, loaded with the others
+            expected = judge_scale(preset.reward.verifier)
+        else:
+            expected = load_reward(preset.reward).scale if preset.reward.model is None else StepTokenPRM.scale
         assert store.loader.value is None and store.reward_scale == expected
         low, high = store.reward_scale.typical
         assert low < preset.decoding.threshold < high  # every preset sets u inside its reward's range

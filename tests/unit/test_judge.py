@@ -1,13 +1,17 @@
 """The judge reward on tiny models: P(Yes) read from the right tokens, the cached prefix reused, the verifier's cap,
 refusals with a clear message, and its spec."""
 
+import json
+import statistics
+from pathlib import Path
+
 import pytest
 import torch
 
 from gsi_core.config import ConfigError, DecodingConfig, Preset, ModelSpec, RewardSpec
 from gsi_core.events import StepEvent
-from gsi_core.judge import DEFAULT_QUESTION, JudgeReward
-from gsi_core.loading import load_components, load_reward
+from gsi_core.judge import DEFAULT_QUESTION, MEASURED_RANGE, JudgeReward, odds_product
+from gsi_core.loading import load_components, load_reward, reward_scale
 from gsi_core.methods import run_method
 from gsi_core.models import TransformersStepModel
 from gsi_core.rewards import CalibratedVerifier
@@ -15,6 +19,7 @@ from gsi_core.vocabulary import Prompt
 
 from testkit.tiny import build_lm, build_tokenizer
 
+FRONTIER = Path(__file__).parents[2] / "assets" / "frontier" / "gsm8k-offline-cpu"
 QUESTION = "Tom has 3 boxes of 12 pens. He gives away 5 pens. How many pens does he have left?"
 
 
@@ -145,3 +150,22 @@ def test_a_preset_judging_with_pi_b_loads_no_second_copy(tmp_path, judge_tokeniz
     preset = Preset("tiny-judge", ModelSpec(str(path)), ModelSpec(str(path)), RewardSpec("judge"))
     parts = load_components(preset)
     assert parts.reward.model is parts.big and parts.reward.model is not parts.small
+
+
+def test_the_default_judges_scale_is_the_range_its_drafts_span_on_the_offline_pair(judged):
+    """The u slider's help quotes this range, so it is recomputed from the committed frontier's judge runs."""
+    rewards = []
+    for run in FRONTIER.glob("*/*/run.json"):
+        if json.loads(run.read_text())["settings"]["reward"] != {"kind": "judge", "judge": "big"}:
+            continue
+        for events in (run.parent / "events").glob("*.jsonl"):
+            for step in map(json.loads, events.read_text().splitlines()):
+                if step["type"] == "step":
+                    rewards += [c["reward"] for c in (*step["candidates"], *step["fallback"])]
+    assert len(rewards) > 2000
+    percentiles = statistics.quantiles(rewards, n=20)
+    assert (percentiles[0], percentiles[-1]) == pytest.approx(MEASURED_RANGE, abs=0.02)
+    scale = JudgeReward(judged).scale
+    assert scale == reward_scale(RewardSpec("judge")) and scale.typical == MEASURED_RANGE
+    assert scale.neutral == pytest.approx(odds_product(0.5, CalibratedVerifier().scale.neutral))  # a coin-flip judge
+    assert JudgeReward(judged, verifier="none").scale.typical == (0.0, 1.0)  # no measured range: a probability's
