@@ -21,10 +21,12 @@ app: setup
 	$(PY) app.py
 
 # The committed GSM8K comparison (resumable: run it again to continue) and the engine benchmark.
-# (It ran at u = 0.5, the offline preset's u then: a resume must give the same settings.)
+# (It ran with the offline preset's reward, n and u then, the step verifier, n = 4 and u = 0.5: a resume must give
+# the same settings.)
 eval: setup
 	$(PY) -m gsi_core eval --dataset gsm8k --methods gsi,rsd,sbon-small,sbon-big --preset offline-cpu --n 4 \
-		--seeds 0,1,2 --limit 20 --max-steps 12 --threshold 0.5 --out assets/eval/gsm8k-offline-cpu-n4-seeds
+		--seeds 0,1,2 --limit 20 --max-steps 12 --threshold 0.5 --reward step-verifier \
+		--out assets/eval/gsm8k-offline-cpu-n4-seeds
 
 bench: setup
 	$(PY) -m gsi_core bench --preset offline-cpu --out assets/bench_offline_cpu.json

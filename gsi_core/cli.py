@@ -222,7 +222,7 @@ def _decoding(args: argparse.Namespace, preset: Preset) -> DecodingConfig:
     overrides = {name: getattr(args, name) for name in DECODING_FLAGS if getattr(args, name, None) is not None}
     if overrides.get("reward_floor") == OFF:
         overrides["reward_floor"] = None
-    return preset.decoding.replace(**overrides)
+    return preset.decoding.override(**overrides)
 
 
 def run_command(args: argparse.Namespace, command: str) -> int:

@@ -91,6 +91,13 @@ class DecodingConfig:
             raise ConfigError(f"unknown decoding setting(s) {sorted(unknown)}; known: {known}")
         return dataclasses.replace(self, **changes)
 
+    def override(self, **changes: Any) -> "DecodingConfig":
+        """`changes` over these settings, as a command line or a frontier's plan gives them over a preset's: an `n`
+        given without `n_small` / `n_big` is both models' n, so it replaces the preset's per-model n too."""
+        if "n" in changes:
+            changes = {"n_small": None, "n_big": None, **changes}
+        return self.replace(**changes)
+
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)

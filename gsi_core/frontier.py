@@ -114,7 +114,7 @@ class RunSpec:
 
 def point_runs(plan: FrontierPlan, point: FrontierPoint, preset: Preset) -> dict[str, RunSpec]:
     """The point's GSI run and the baselines it is measured against, by method."""
-    config = preset.decoding.replace(**{**plan.decoding, **point.overrides})
+    config = preset.decoding.override(**{**plan.decoding, **point.overrides})
     reward = RewardSpec.from_config(point.reward) if point.reward is not None else preset.reward
     runs = {POINT_METHOD: RunSpec(f"points/{point.name}", POINT_METHOD, config, reward)}
     for method, role in BASELINES.items():

@@ -1,9 +1,12 @@
 import math
+from pathlib import Path
 
 import pytest
 import torch
 
 from gsi_core.config import ConfigError, DecodingConfig, MissingServerSetting, get_preset, load_presets
+from gsi_core.frontier import POINT_METHOD, load_plan, point_runs
+from gsi_core.frontier_report import default_candidate, frontier_entries
 from gsi_core.loading import CPU_DTYPE_VARIABLE, ModelSpec, cpu_has_native_bf16, resolve_dtype, resolve_device
 
 
@@ -39,13 +42,35 @@ def test_infinite_thresholds_are_allowed():
 def test_presets_file_has_the_required_presets():
     presets = load_presets()
     offline, paper = presets["offline-cpu"], presets["paper"]
-    assert offline.small.model.startswith("offline:") and offline.reward.to_config() == {"kind": "step-verifier"}
+    assert offline.small.model.startswith("offline:")
+    assert offline.reward.to_config() == {"kind": "judge", "judge": "big"}  # chosen from its frontier, below
     assert offline.decoding.n == 4 and offline.decoding.beta == 20.0  # only overrides are listed
     assert paper.small.model == "Qwen/Qwen2.5-Math-1.5B-Instruct"
     assert paper.big.model == "Qwen/Qwen2.5-Math-7B-Instruct"
     assert paper.reward.model.model == "Qwen/Qwen2.5-Math-PRM-7B"
     assert (paper.decoding.n, paper.decoding.beta, paper.decoding.threshold) == (16, 20.0, 0.5)
     assert paper.decoding.reward_floor == 0.1 and offline.decoding.reward_floor is None  # the official code's stop
+
+
+def test_the_offline_default_is_the_point_its_frontier_chooses():
+    """Issue 32: the offline preset runs the committed frontier's default (`report`'s rule), whatever it is."""
+    frontier = Path(__file__).parents[2] / "assets" / "frontier"
+    chosen = default_candidate(frontier_entries(frontier / "gsm8k-offline-cpu"))
+    plan = load_plan(frontier / "gsm8k-offline-cpu-plan.yaml")
+    offline = get_preset("offline-cpu")
+    point = point_runs(plan, next(p for p in plan.points if p.name == chosen.label), offline)[POINT_METHOD]
+    assert point.reward == offline.reward
+    for setting in ("threshold", "beta", "temperature", "step_delimiter"):
+        assert getattr(offline.decoding, setting) == getattr(point.config, setting)
+    for role in ("small", "big"):
+        assert offline.decoding.candidates(role) == point.config.candidates(role)
+
+
+def test_an_n_given_over_a_preset_sets_both_models_unless_their_own_n_is_given():
+    preset = DecodingConfig(n=4, n_small=2)
+    assert preset.override(n=3).candidates("small") == 3 and preset.override(n=3).n_small is None
+    assert preset.override(n=3, n_small=1).candidates("small") == 1
+    assert preset.override(threshold=0.2).candidates("small") == 2  # nothing about n: the preset's stands
 
 
 def test_int8_decoding_is_on_in_the_cpu_presets_and_a_spec_turns_it_off():
