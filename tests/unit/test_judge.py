@@ -1,7 +1,6 @@
 """The judge reward on tiny models: P(Yes) read from the right tokens, the cached prefix reused, the verifier's cap,
 refusals with a clear message, and its spec."""
 
-import json
 import statistics
 from pathlib import Path
 
@@ -9,6 +8,7 @@ import pytest
 import torch
 
 from gsi_core.config import ConfigError, DecodingConfig, Preset, ModelSpec, RewardSpec
+from gsi_core.evaluation import RunDirectory, reward_settings
 from gsi_core.events import StepEvent
 from gsi_core.judge import DEFAULT_QUESTION, MEASURED_RANGE, JudgeReward, odds_product
 from gsi_core.loading import load_components, load_reward, reward_scale
@@ -154,14 +154,12 @@ def test_a_preset_judging_with_pi_b_loads_no_second_copy(tmp_path, judge_tokeniz
 
 def test_the_default_judges_scale_is_the_range_its_drafts_span_on_the_offline_pair(judged):
     """The u slider's help quotes this range, so it is recomputed from the committed frontier's judge runs."""
-    rewards = []
-    for run in FRONTIER.glob("*/*/run.json"):
-        if json.loads(run.read_text())["settings"]["reward"] != {"kind": "judge", "judge": "big"}:
+    rewards, default = [], reward_settings(RewardSpec("judge"))
+    for directory in map(RunDirectory, FRONTIER.glob("*/*")):
+        if (directory.info() or {}).get("settings", {}).get("reward") != default:
             continue
-        for events in (run.parent / "events").glob("*.jsonl"):
-            for step in map(json.loads, events.read_text().splitlines()):
-                if step["type"] == "step":
-                    rewards += [c["reward"] for c in (*step["candidates"], *step["fallback"])]
+        for run in directory.saved_events().values():
+            rewards += [c.reward for step in run.steps for c in (*step.candidates, *step.fallback)]
     assert len(rewards) > 2000
     percentiles = statistics.quantiles(rewards, n=20)
     assert (percentiles[0], percentiles[-1]) == pytest.approx(MEASURED_RANGE, abs=0.02)
