@@ -262,34 +262,41 @@ FRONTIER_SYMBOLS = {"gsi": "circle", "sbon-small": "square", "sbon-big": "diamon
 
 def frontier_figure(entries: Sequence, subtitle: str = "") -> go.Figure:
     """Accuracy (± its SE) against time ÷ sbon-big's for every entry of `frontier_report.frontier_entries` with a
-    time: GSI points coloured by reward, baselines as squares (sbon-small) and diamonds (sbon-big), and the Pareto
-    set joined by a dashed line."""
+    time: GSI points coloured by reward, baselines as squares (sbon-small) and diamonds (sbon-big), partial rows
+    (fewer problems than the fullest) hollow, and the Pareto set joined by a dashed line."""
     timed = [e for e in entries if e.time_ratio is not None]
     figure = go.Figure()
     rewards = list(dict.fromkeys(e.reward for e in timed))
     palette = ["#E45756", "#4C78A8", "#54A24B", "#B279A2", "#F58518", "#9D755D"]
-    for kind, symbol in FRONTIER_SYMBOLS.items():
-        for reward in rewards:
-            group = [e for e in timed if e.kind == kind and e.reward == reward]
-            if not group:
-                continue
-            color = palette[rewards.index(reward) % len(palette)]
-            figure.add_scatter(
-                x=[e.time_ratio for e in group], y=[100 * e.accuracy for e in group], mode="markers+text",
-                name=f"{kind} · {reward}", text=[e.label if kind == "gsi" else kind for e in group],
-                textposition="top center", marker=dict(size=13 if kind == "gsi" else 15, symbol=symbol, color=color,
-                                                       line=dict(width=1, color="#222222")),
-                error_y=dict(type="data", array=[100 * e.accuracy_error for e in group], visible=True),
-                customdata=[[e.label, e.error_over] for e in group],
-                hovertemplate="%{customdata[0]}: %{y:.1f}% (± %{error_y.array:.1f}, %{customdata[1]}), "
-                              "%{x:.2f}× sbon-big's time<extra></extra>",
-            )
+    for partial in (False, True):
+        for kind, symbol in FRONTIER_SYMBOLS.items():
+            for reward in rewards:
+                group = [e for e in timed if e.kind == kind and e.reward == reward and e.partial == partial]
+                if not group:
+                    continue
+                color = palette[rewards.index(reward) % len(palette)]
+                figure.add_scatter(
+                    x=[e.time_ratio for e in group], y=[100 * e.accuracy for e in group], mode="markers+text",
+                    name=f"{kind} · {reward}" + (" · partial" if partial else ""),
+                    text=[(e.label if kind == "gsi" else kind)
+                          + (f" (partial, {e.problems} problem{'s' * (e.problems != 1)})" if partial else "")
+                          for e in group],
+                    textposition="top center",
+                    marker=dict(size=13 if kind == "gsi" else 15, symbol=symbol + ("-open" if partial else ""),
+                                color=color, line=dict(width=2, color=color) if partial
+                                else dict(width=1, color="#222222")),
+                    error_y=dict(type="data", array=[100 * e.accuracy_error for e in group], visible=True),
+                    customdata=[[e.label, e.error_over, e.problems, e.seeds] for e in group],
+                    hovertemplate="%{customdata[0]}: %{y:.1f}% (± %{error_y.array:.1f}, %{customdata[1]}), "
+                                  "%{x:.2f}× sbon-big's time, %{customdata[2]} problems × %{customdata[3]} seeds"
+                                  "<extra></extra>",
+                )
     pareto = sorted((e for e in timed if e.pareto), key=lambda e: e.time_ratio)
     figure.add_scatter(x=[e.time_ratio for e in pareto], y=[100 * e.accuracy for e in pareto], mode="lines",
                        name="Pareto set", line=dict(color=COLORS["threshold"], dash="dash"), hoverinfo="skip")
     figure.add_vline(x=1.0, line_dash="dot", line_color="#BBBBBB")
     figure.update_layout(xaxis=dict(title="time ÷ sbon-big's (paired runs)", rangemode="tozero"),
-                         yaxis=dict(title="accuracy (%)", range=[-5, 105]))
+                         yaxis=dict(title="accuracy (%)", range=[-5, 112]))  # room for a label above 100%
     title = "GSI's frontier: accuracy against time" + (f"<br><sup>{subtitle}</sup>" if subtitle else "")
     figure = _below(_layout(figure, title, height=480))
     figure.update_layout(margin=dict(t=80))
@@ -297,13 +304,19 @@ def frontier_figure(entries: Sequence, subtitle: str = "") -> go.Figure:
 
 
 def frontier_summary(entries: Sequence) -> str:
-    """The frontier chart in words: the points' span of time and accuracy, and the Pareto set."""
-    points = [e for e in entries if e.kind == "gsi" and e.time_ratio is not None]
-    if not points:
+    """The frontier chart in words: the complete points' span of time and accuracy, the Pareto set, and the points
+    still partial."""
+    timed = [e for e in entries if e.kind == "gsi" and e.time_ratio is not None]
+    if not timed:
         return "No GSI point has runs paired with sbon-big yet."
+    points = [e for e in timed if not e.partial]
     times, accuracies = [e.time_ratio for e in points], [e.accuracy for e in points]
     pareto = sorted((e for e in entries if e.pareto), key=lambda e: e.time_ratio)
-    spread = (f"1 GSI point takes {times[0]:.2f}× sbon-big's time at {accuracies[0]:.0%} accuracy" if len(points) == 1
+    spread = ("No GSI point has run as many problems as the fullest row yet" if not points else
+              f"1 GSI point takes {times[0]:.2f}× sbon-big's time at {accuracies[0]:.0%} accuracy" if len(points) == 1
               else f"{len(points)} GSI points take {min(times):.2f}–{max(times):.2f}× sbon-big's time at "
                    f"{min(accuracies):.0%}–{max(accuracies):.0%} accuracy")
-    return f"{spread}; the Pareto set, fastest first: {' → '.join(f'{e.label} ({e.accuracy:.0%})' for e in pareto)}."
+    partial = [f"{e.label} ({e.problems} problem{'s' * (e.problems != 1)})" for e in timed if e.partial]
+    unfinished = f" Still partial, so compared with nothing: {', '.join(partial)}." if partial else ""
+    return (f"{spread}; the Pareto set, fastest first: "
+            f"{' → '.join(f'{e.label} ({e.accuracy:.0%})' for e in pareto)}.{unfinished}")

@@ -36,6 +36,7 @@ class FrontierEntry:
     modal_share: float | None  # the share of drafts at the most common reward value
     difference: PairedDifference | None = None  # accuracy − sbon-big's, paired, with its bootstrap interval
     pareto: bool = False
+    partial: bool = False  # it has run fewer problems than the fullest row: shown, but compared with nothing
 
 
 def is_frontier(path: Path | str) -> bool:
@@ -48,7 +49,8 @@ def frontier_info(path: Path | str) -> dict[str, Any]:
 
 def frontier_entries(path: Path | str) -> list[FrontierEntry]:
     """Every point with records, then each baseline once, its time against the sbon-big of the first point that
-    used it; the Pareto set is marked over all of them."""
+    used it; rows still short of the fullest row's problems are marked partial, and the Pareto set is marked over
+    the others."""
     path = Path(path)
     records = {}
 
@@ -67,7 +69,7 @@ def frontier_entries(path: Path | str) -> list[FrontierEntry]:
                 baselines[runs[method]] = _entry(f"{method} · {reward} · n={n}", method, reward, f"n={n}",
                                                  of(runs[method]), of(runs[REFERENCE]))
     entries += [b for b in baselines.values() if b]
-    return mark_pareto(entries)
+    return mark_pareto(mark_partial(entries))
 
 
 def _reward_name(spec: dict[str, Any]) -> str:
@@ -97,16 +99,23 @@ def _entry(label: str, method: str, reward: str, settings: str, own: Sequence[Re
     )
 
 
+def mark_partial(entries: Sequence[FrontierEntry]) -> list[FrontierEntry]:
+    """Mark the entries that have run fewer problems than the fullest one: a point one problem into a resumed run
+    scores 0% or 100%, and would bend the Pareto set and the default on no evidence."""
+    most = max((e.problems for e in entries), default=0)
+    return [replace(e, partial=e.problems < most) for e in entries]
+
+
 def mark_pareto(entries: Sequence[FrontierEntry]) -> list[FrontierEntry]:
     """Mark the entries no other beats on both axes (accuracy at least as high and time at least as low, one of
-    them strictly); an entry without a time ratio is on no frontier."""
-    timed = [e for e in entries if e.time_ratio is not None]
+    them strictly); an entry without a time ratio, or a partial one, is on no frontier and beats no other."""
+    compared = [e for e in entries if e.time_ratio is not None and not e.partial]
 
     def dominated(e: FrontierEntry) -> bool:
         return any(o.accuracy >= e.accuracy and o.time_ratio <= e.time_ratio
-                   and (o.accuracy > e.accuracy or o.time_ratio < e.time_ratio) for o in timed)
+                   and (o.accuracy > e.accuracy or o.time_ratio < e.time_ratio) for o in compared)
 
-    return [replace(e, pareto=e.time_ratio is not None and not dominated(e)) for e in entries]
+    return [replace(e, pareto=e.time_ratio is not None and not e.partial and not dominated(e)) for e in entries]
 
 
 # Issue 32's test of a default: the reward tells drafts apart, and acceptance is neither rare nor automatic.
@@ -123,10 +132,10 @@ def shows_tilt(entry: FrontierEntry) -> bool:
 
 
 def default_candidate(entries: Sequence[FrontierEntry]) -> FrontierEntry | None:
-    """Among the points that show the tilt and whose accuracy is not below sbon-big's (the paired interval reaches
-    0 or above), the one at the lowest time; None where there is none."""
-    fit = [e for e in entries if shows_tilt(e) and e.time_ratio is not None and e.difference is not None
-           and e.difference.high >= 0]
+    """Among the complete points that show the tilt and whose accuracy is not below sbon-big's (the paired
+    interval reaches 0 or above), the one at the lowest time; None where there is none."""
+    fit = [e for e in entries if shows_tilt(e) and not e.partial and e.time_ratio is not None
+           and e.difference is not None and e.difference.high >= 0]
     return min(fit, key=lambda e: e.time_ratio, default=None)
 
 
@@ -136,7 +145,7 @@ def _cell(value: float | None, spec: str) -> str:
 
 def frontier_table(entries: Sequence[FrontierEntry]) -> str:
     """A Markdown table (plain text in a terminal too); `◆` marks the Pareto set, `✓` the points that show the
-    tilt (`shows_tilt`)."""
+    tilt (`shows_tilt`), `partial` the rows still short of the fullest row's problems."""
     lines = [f"| point | reward | settings | problems × seeds | accuracy | ± | time ÷ {REFERENCE} | acceptance "
              f"| steps whose drafts' rewards differ | drafts at the commonest reward | tilt | Pareto "
              f"| accuracy − {REFERENCE} [95% interval] |",
@@ -147,7 +156,7 @@ def frontier_table(entries: Sequence[FrontierEntry]) -> str:
         lines.append(f"| {e.label} | {e.reward} | {e.settings} | {e.problems} × {e.seeds} | {e.accuracy:.1%} "
                      f"| {e.accuracy_error:.1%} ({e.error_over}) | {_cell(e.time_ratio, '.2f')} "
                      f"| {_cell(e.acceptance, '.0%')} | {_cell(e.differing_steps, '.0%')} "
-                     f"| {_cell(e.modal_share, '.0%')} | {'✓' if shows_tilt(e) else ''} | {'◆' if e.pareto else ''} "
+                     f"| {_cell(e.modal_share, '.0%')} | {'✓' if shows_tilt(e) else ''} | {'◆' if e.pareto else 'partial' if e.partial else ''} "
                      f"| {paired} |")
     return "\n".join(lines)
 
@@ -179,5 +188,6 @@ def frontier_text(entries: Sequence[FrontierEntry]) -> str:
     return (f"{frontier_table(entries)}\n\nTime and the paired difference use only the (problem, seed) runs a row "
             f"shares with its {REFERENCE}; ± is the SE over seeds where a row has several, else the binomial SE. "
             "✓: shows the tilt (drafts' rewards differ in ≥ 50% of steps, no reward value on more than ⅓ of drafts, "
-            "acceptance 40–90%). ◆: on the Pareto set (no other row has higher accuracy at lower time).\n\n"
+            "acceptance 40–90%). ◆: on the Pareto set (no other row has higher accuracy at lower time). partial: a "
+            "row that has run fewer problems than the fullest; it is on no Pareto set and no default candidate.\n\n"
             f"{default}")

@@ -14,6 +14,7 @@ from gsi_core.cost_model import TokenCosts
 from gsi_core.data import load_problems
 from gsi_core.evaluation import RunDirectory, read_records
 from gsi_core.frontier import FRONTIER_FILE, FrontierProgress, load_plan, plan_cells, run_frontier
+from gsi_core.figures import frontier_figure, frontier_summary
 from gsi_core.frontier_report import (default_candidate, frontier_entries, frontier_table, frontier_text, mark_pareto,
                                      shows_tilt)
 from gsi_core.report import saved_runs
@@ -205,3 +206,37 @@ def test_frontier_table_maths_on_known_records(tmp_path):
     assert default_candidate([worse_than_big]) is None  # separated from sbon-big, below it
     assert "The default it points to: **faster**" in frontier_text([tilted, faster])
     assert math.isclose(slow_row.accuracy_error, 0.0)  # all correct: a binomial SE of 0
+
+
+def test_a_point_short_of_the_fullest_rows_problems_is_shown_but_compared_with_nothing(tmp_path):
+    """A point one problem into a resumed run scores 0% or 100%: it must neither take the Pareto set nor become the
+    default, however fast and accurate it looks, and the table, figure and summary say it is partial."""
+    import dataclasses
+
+    tilted = {"differing_steps": 1, "reward_counts": {"0.2": 1, "0.4": 1, "0.6": 1, "0.8": 1}}
+    big = [record(p, "sbon-big", p in "ab", 10.0) for p in "abc"]
+    small = [record(p, "sbon-small", False, 2.0) for p in "abc"]
+    full = [dataclasses.replace(record(p, "gsi", p == "a", 8.0, accepted=1, fallbacks=1), **tilted) for p in "abc"]
+    early = [dataclasses.replace(record("a", "gsi", True, 1.0, accepted=1, fallbacks=1), **tilted)]
+    runs = {"sbon-small": "baselines/small", "sbon-big": "baselines/big"}
+    points = [{"name": name, "overrides": {"threshold": 0.5}, "reward": {"kind": "judge"}, "seeds": [0],
+               "runs": {**runs, "gsi": f"points/{name}"}} for name in ("full", "early")]
+    path = frontier_of(tmp_path, {"points/full": full, "points/early": early, "baselines/big": big,
+                                  "baselines/small": small}, points)
+    full_row, early_row, small_row, big_row = frontier_entries(path)
+    assert (early_row.problems, early_row.accuracy, early_row.time_ratio) == (1, 1.0, 0.1)  # beats all on both axes
+    assert early_row.partial and not early_row.pareto and shows_tilt(early_row)
+    assert not any(e.partial for e in (full_row, small_row, big_row))
+    assert full_row.pareto and small_row.pareto and big_row.pareto  # as if the early point were not there
+    assert default_candidate([full_row, early_row, small_row, big_row]).label == "full"
+    text = frontier_text([full_row, early_row, small_row, big_row])
+    assert "| early | judge | threshold=0.5 | 1 × 1 | 100.0% |" in text and "| ✓ | partial |" in text
+    assert "The default it points to: **full**" in text
+    figure = frontier_figure([full_row, early_row, small_row, big_row])
+    (hollow,) = [t for t in figure.data if t.name == "gsi · judge · partial"]
+    assert hollow.marker.symbol == "circle-open" and list(hollow.x) == [0.1] and "partial, 1 problem" in hollow.text[0]
+    (line,) = [t for t in figure.data if t.name == "Pareto set"]
+    assert 0.1 not in list(line.x)
+    summary = frontier_summary([full_row, early_row, small_row, big_row])
+    assert summary.startswith("1 GSI point takes 0.80× sbon-big's time at 33% accuracy")
+    assert summary.endswith("Still partial, so compared with nothing: early (1 problem).")
