@@ -4,6 +4,7 @@ events and measured per-token costs, against what it measured, per stage, with t
 from __future__ import annotations
 
 import statistics
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -15,6 +16,7 @@ from .frontier_report import frontier_info, is_frontier
 from .run import Run
 
 STAGES = ("drafting", "scoring", "reward", "fallback")
+CALIBRATION_SECONDS = 1.0  # a model's predicted seconds over a run's neighbours below which its speed is not read
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,7 @@ class Prediction:
     measured: dict[str, float]
     wall: float
     run: str = ""  # the run directory within a frontier ("" in a plain eval directory)
+    drafter: str = "small"  # the model whose seconds the drafting stage holds (π_B's in sbon-big)
 
     @property
     def error(self) -> float:
@@ -69,7 +72,8 @@ def saved_runs(directory: Path | str, points: Sequence[str] | None = None) -> li
 def predictions(runs: list[tuple[str, tuple[str, str, int], Run]], costs: TokenCosts) -> list[Prediction]:
     """Each saved run (`saved_runs`) predicted from its events and these costs, beside what it measured."""
     return [Prediction(key, predict_run_seconds(run, costs),
-                       {stage: getattr(run.summary.timings, stage) for stage in STAGES}, run.summary.wall_time, name)
+                       {stage: getattr(run.summary.timings, stage) for stage in STAGES}, run.summary.wall_time, name,
+                       run.steps[0].candidates[0].source if run.steps and run.steps[0].candidates else "small")
             for name, key, run in runs]
 
 
@@ -89,6 +93,10 @@ def prediction_report(rows: list[Prediction]) -> str:
               f"{drift['speed_factor']:.2f}): median {drift['median_error_after_factor']:.1%}, worst "
               f"{drift['worst_error_after_factor']:.1%}. The errors' spread: {drift['error_sd']:.1%} over all runs, "
               f"{drift['error_sd_within_problem']:.1%} among the runs of one problem (run minutes apart)."]
+    if drift["calibrated_runs"]:
+        lines.append(f"With each model's speed read from the same problem's other runs (each run left out of its own): "
+                     f"median {drift['median_error_calibrated']:.1%}, worst {drift['worst_error_calibrated']:.1%} "
+                     f"over {drift['calibrated_runs']} runs.")
     return "\n".join(lines)
 
 
@@ -105,17 +113,55 @@ def _ratio(gsi: list[Prediction], big: list[Prediction]) -> dict[str, Any] | Non
 
 def _drift(rows: list[Prediction]) -> dict[str, Any]:
     """How much of the error is the machine's speed: the errors left after one speed factor for all runs
-    (measured ÷ predicted time over them), and the errors' spread overall against within each problem, whose runs
-    ran minutes apart (a host whose speed drifts gives them one sign)."""
+    (measured ÷ predicted time over them), the errors' spread overall against within each problem, whose runs
+    ran minutes apart (a host whose speed drifts gives them one sign), and the errors left once each model's speed
+    is read from the problem's other runs (`calibrated_errors`)."""
     factor = sum(row.wall for row in rows) / sum(row.predicted["total"] for row in rows)
     scaled = [abs(row.predicted["total"] * factor - row.wall) / row.wall for row in rows]
-    by_problem: dict[tuple[str, int], list[float]] = {}
-    for row in rows:
-        by_problem.setdefault((row.key[0], row.key[2]), []).append(row.error)
-    within = [error - statistics.fmean(errors) for errors in by_problem.values() for error in errors]
+    by_problem = _by_problem(rows)
+    within = [error - statistics.fmean(group) for group in
+              ([row.error for row in members] for members in by_problem.values()) for error in group]
+    calibrated = [abs(error) for error in calibrated_errors(rows)]
     return {"speed_factor": factor, "median_error_after_factor": statistics.median(scaled),
             "worst_error_after_factor": max(scaled), "error_sd": statistics.pstdev([row.error for row in rows]),
-            "error_sd_within_problem": statistics.pstdev(within)}
+            "error_sd_within_problem": statistics.pstdev(within), "calibrated_runs": len(calibrated),
+            "median_error_calibrated": statistics.median(calibrated) if calibrated else None,
+            "worst_error_calibrated": max(calibrated) if calibrated else None}
+
+
+def _by_problem(rows: list[Prediction]) -> dict[tuple[str, int], list[Prediction]]:
+    groups: dict[tuple[str, int], list[Prediction]] = {}
+    for row in rows:
+        groups.setdefault((row.key[0], row.key[2]), []).append(row)
+    return groups
+
+
+def _by_model(row: Prediction, seconds: dict[str, float]) -> Counter:
+    """A run's seconds per stage, summed by the model that spent them: π_S, π_B, or the reward."""
+    spent = Counter()
+    for stage in STAGES:
+        spent["reward" if stage == "reward" else row.drafter if stage == "drafting" else "big"] += seconds[stage]
+    return spent
+
+
+def calibrated_errors(rows: list[Prediction]) -> list[float]:
+    """Each run's relative error once the host's speed at that moment is known: every model's predicted seconds
+    scaled by measured ÷ predicted over the same (problem, seed)'s other runs (run minutes apart in a frontier or
+    an eval), never its own; a model those runs barely used takes their whole-run factor. A run alone on its problem
+    is left out. Small errors here say the stages are priced right and the rest is the host's drift."""
+    errors = []
+    for members in _by_problem(rows).values():
+        for row in members:
+            others = [other for other in members if other is not row]
+            if not others:
+                continue
+            predicted = sum((_by_model(o, o.predicted) for o in others), Counter())
+            measured = sum((_by_model(o, o.measured) for o in others), Counter())
+            whole = sum(o.wall for o in others) / sum(o.predicted["total"] for o in others)
+            seconds = sum(spent * (measured[model] / predicted[model] if predicted[model] >= CALIBRATION_SECONDS
+                                   else whole) for model, spent in _by_model(row, row.predicted).items())
+            errors.append((seconds - row.wall) / row.wall)
+    return errors
 
 
 def summary(rows: list[Prediction], directory: Path | str | None = None,

@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from gsi_core.cost_check import Prediction, calibrated_errors
 from gsi_core.cost_model import TokenCosts, predict_run_seconds
 from gsi_core.data import BENCHMARKS_DIR
 from gsi_core.evaluation import RunDirectory
@@ -54,6 +55,9 @@ def test_report_predicts_each_saved_run_from_its_events(tmp_path, tiny_presets_f
     assert 0 <= result["median_error_after_factor"] <= result["worst_error_after_factor"]
     assert 0 <= result["error_sd_within_problem"] <= result["error_sd"] + 1e-12
     assert f"(measured ÷ predicted: {factor:.2f})" in table
+    # and with each model's speed read from the problem's other run (gsi from sbon-big, and back)
+    assert result["calibrated_runs"] == 4 and 0 <= result["median_error_calibrated"] <= result["worst_error_calibrated"]
+    assert f"worst {result['worst_error_calibrated']:.1%} over 4 runs" in table
 
 
 def test_report_refuses_a_directory_without_saved_events(tmp_path):
@@ -63,3 +67,29 @@ def test_report_refuses_a_directory_without_saved_events(tmp_path):
     assert done.returncode == 2 and "no saved events" in done.stderr
     bare = cli("report", str(tmp_path), "--predict-costs", str(tmp_path / "absent.json"))
     assert bare.returncode == 2 and "absent.json: no such file" in bare.stderr
+
+
+def stages(drafting=0.0, scoring=0.0, reward=0.0, fallback=0.0):
+    return {"drafting": drafting, "scoring": scoring, "reward": reward, "fallback": fallback,
+            "total": drafting + scoring + reward + fallback}
+
+
+def test_calibrated_errors_read_each_models_speed_from_the_problems_other_runs():
+    """π_S's speed from the other runs' π_S seconds (drafting in gsi and sbon-small), π_B's from theirs (sbon-big's
+    drafting, gsi's scoring and fallback), never from the run itself; a model the others barely used takes their
+    whole-run factor; a run alone on its problem is left out."""
+    small = Prediction(("0", "sbon-small", 0), stages(drafting=10), stages(drafting=5), 5.0)  # π_S at 0.5×
+    big = Prediction(("0", "sbon-big", 0), stages(drafting=20, reward=0.5), stages(drafting=30, reward=1), 31.0,
+                     drafter="big")  # π_B at 1.5×
+    gsi = Prediction(("0", "gsi", 0), stages(drafting=4, scoring=2, reward=2, fallback=6),
+                     stages(drafting=3, scoring=3, reward=2, fallback=9), 17.0)
+    alone = Prediction(("1", "gsi", 0), stages(drafting=4), stages(drafting=8), 8.0)
+    errors = dict(zip(("small", "big", "gsi"), calibrated_errors([small, big, gsi, alone])))
+    assert len(calibrated_errors([small, big, gsi, alone])) == 3  # problem 1 has no other run
+    # gsi: π_S 4 × 0.5, π_B (2 + 6) × 1.5, its reward (the others' 0.5 s is below a second) at their whole-run
+    # factor (5 + 31) ÷ (10 + 20.5)
+    assert errors["gsi"] == pytest.approx((4 * 0.5 + 8 * 1.5 + 2 * 36 / 30.5 - 17) / 17)
+    # sbon-small: π_S from gsi's drafting alone (3 ÷ 4), not from its own 0.5
+    assert errors["small"] == pytest.approx((10 * 0.75 - 5) / 5)
+    # sbon-big: π_B from gsi's scoring and fallback (12 ÷ 8); its reward from gsi's (2 ÷ 2)
+    assert errors["big"] == pytest.approx((20 * 1.5 + 0.5 * 1.0 - 31) / 31)
