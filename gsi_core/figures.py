@@ -268,6 +268,9 @@ def frontier_figure(entries: Sequence, subtitle: str = "") -> go.Figure:
     figure = go.Figure()
     rewards = list(dict.fromkeys(e.reward for e in timed))
     palette = ["#E45756", "#4C78A8", "#54A24B", "#B279A2", "#F58518", "#9D755D"]
+    texts = {id(e): (e.label if e.kind == "gsi" else e.kind)
+             + (f" (partial, {e.problems} problem{'s' * (e.problems != 1)})" if e.partial else "") for e in timed}
+    positions = _label_positions(timed, texts)
     for partial in (False, True):
         for kind, symbol in FRONTIER_SYMBOLS.items():
             for reward in rewards:
@@ -278,10 +281,8 @@ def frontier_figure(entries: Sequence, subtitle: str = "") -> go.Figure:
                 figure.add_scatter(
                     x=[e.time_ratio for e in group], y=[100 * e.accuracy for e in group], mode="markers+text",
                     name=f"{kind} · {reward}" + (" · partial" if partial else ""),
-                    text=[(e.label if kind == "gsi" else kind)
-                          + (f" (partial, {e.problems} problem{'s' * (e.problems != 1)})" if partial else "")
-                          for e in group],
-                    textposition="top center",
+                    text=[texts[id(e)] for e in group],
+                    textposition=[positions[id(e)] for e in group],
                     marker=dict(size=13 if kind == "gsi" else 15, symbol=symbol + ("-open" if partial else ""),
                                 color=color, line=dict(width=2, color=color) if partial
                                 else dict(width=1, color="#222222")),
@@ -301,6 +302,36 @@ def frontier_figure(entries: Sequence, subtitle: str = "") -> go.Figure:
     figure = _below(_layout(figure, title, height=480))
     figure.update_layout(margin=dict(t=80))
     return figure
+
+
+def _label_positions(entries: Sequence, texts: dict[int, str]) -> dict[int, str]:
+    """Each entry's label above its marker, below it, or to its right or left: the first place where its box (text
+    width estimated in axis units, for the 480-pixel-high chart) covers the least of the labels already placed and
+    of other markers, so that close points' labels do not print over each other. Entries are placed left to right,
+    the more accurate first."""
+    char, height, marker = 0.012, 6.0, (0.015, 3.3)  # time per character, label height, a marker's half-sizes
+
+    def box(e, position: str) -> tuple[float, float, float, float]:
+        x, y, width = e.time_ratio, 100 * e.accuracy, char * len(texts[id(e)])
+        return {"top center": (x - width / 2, x + width / 2, y + 2.5, y + 2.5 + height),
+                "bottom center": (x - width / 2, x + width / 2, y - 2.5 - height, y - 2.5),
+                "middle right": (x + 0.03, x + 0.03 + width, y - height / 2, y + height / 2),
+                "middle left": (x - 0.03 - width, x - 0.03, y - height / 2, y + height / 2)}[position]
+
+    def overlap(a, b) -> float:  # the shared area, in pixels (about 480 per unit of time, 2 per accuracy point)
+        return max(0.0, min(a[1], b[1]) - max(a[0], b[0])) * 480 * max(0.0, min(a[3], b[3]) - max(a[2], b[2])) * 2
+
+    markers = {id(e): (e.time_ratio - marker[0], e.time_ratio + marker[0], 100 * e.accuracy - marker[1],
+                       100 * e.accuracy + marker[1]) for e in entries}
+    right = 1.04 * max((e.time_ratio for e in entries), default=1.0)  # past it, a label leaves the chart
+    outside = [(right, right + 10, -50, 200), (-10, 0, -50, 200), (-10, right + 10, 112, 200)]
+    placed, positions = [], {}
+    for e in sorted(entries, key=lambda e: (e.time_ratio, -e.accuracy)):
+        others = placed + outside + [m for key, m in markers.items() if key != id(e)]
+        positions[id(e)] = min(("top center", "bottom center", "middle right", "middle left"),
+                               key=lambda p: sum(overlap(box(e, p), other) for other in others))
+        placed.append(box(e, positions[id(e)]))
+    return positions
 
 
 def frontier_summary(entries: Sequence) -> str:

@@ -235,6 +235,13 @@ def test_frontier_figure_plots_every_row_and_joins_the_pareto_set():
     pareto = sorted((e for e in entries if e.pareto), key=lambda e: e.time_ratio)
     assert list(line.x) == [e.time_ratio for e in pareto] and len(pareto) >= 1
     assert entries == before
+    labelled = {text: position for t in markers for text, position in zip(t.text, t.textposition)}
+    assert set(labelled.values()) <= {"top center", "bottom center", "middle right", "middle left"}
+    # two points close on both axes get their labels in different places, not printed over each other
+    near = [dataclasses.replace(entries[0], label="judge-u0.45", time_ratio=1.0, accuracy=0.5),
+            dataclasses.replace(entries[0], label="judge-u0.30", time_ratio=1.05, accuracy=0.5)]
+    (pair,) = [t for t in frontier_figure(near).data if t.name != "Pareto set"]
+    assert len(set(pair.textposition)) == 2
     summary = frontier_summary(entries)
     assert summary.startswith("3 GSI points take") and all(e.label in summary for e in pareto)
     assert frontier_summary([e for e in entries if e.kind != "gsi"]).startswith("No GSI point")
