@@ -384,14 +384,14 @@ def frontier_command(args: argparse.Namespace, command: str) -> int:
 def frontier_report_command(path) -> int:
     """The frontier's table on stdout; its figure (HTML) beside it."""
     from .figures import frontier_figure, frontier_summary
-    from .frontier_report import frontier_report, frontier_text
+    from .frontier_report import FRONTIER_CHART, frontier_report, frontier_text
 
     label, entries = frontier_report(path)
     if not entries:
         raise ConfigError(f"{path} holds no finished GSI runs yet")
     print(f"{label}\n\n{frontier_text(entries)}\n\n{frontier_summary(entries)}")
     figure = frontier_figure(entries, label)
-    written = Path(path) / "frontier.html"
+    written = Path(path) / FRONTIER_CHART
     figure.write_html(written, include_plotlyjs=True)
     (Path(path) / "summary.md").write_text(f"{label}\n\n{frontier_text(entries)}\n\n{frontier_summary(entries)}\n",
                                            encoding="utf-8")

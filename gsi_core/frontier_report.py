@@ -15,6 +15,7 @@ from .frontier import BASELINES, FRONTIER_FILE, POINT_METHOD
 from .report import PairedDifference, measured, paired_differences, summarize
 
 REFERENCE = "sbon-big"  # time is given as a ratio to it, and accuracy paired against it
+FRONTIER_CHART = "frontier.html"  # a frontier's figure, written by `report`
 
 
 @dataclass(frozen=True)

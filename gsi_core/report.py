@@ -22,6 +22,7 @@ from .methods import REFERENCE_METHOD
 
 SAVED_FRONTIERS_DIR = SAVED_RUNS_DIR.parent / "frontier"
 BASELINE_METHOD = "gsi"  # the paired differences are each method's accuracy minus this one's
+ACCURACY_CHART = "accuracy_vs_latency.html"  # an eval directory's chart, written by `report`
 
 
 @dataclass(frozen=True)
@@ -201,11 +202,11 @@ def write_report(directory: Path | str, label: str, summaries: Sequence[MethodSu
     from .figures import accuracy_latency_figure
 
     figure = accuracy_latency_figure(summaries, label)
-    written["html"] = directory / "accuracy_vs_latency.html"
+    written["html"] = directory / ACCURACY_CHART
     figure.write_html(written["html"], include_plotlyjs=True)
     try:
-        figure.write_image(directory / "accuracy_vs_latency.png", width=900, height=520)
-        written["png"] = directory / "accuracy_vs_latency.png"
+        figure.write_image(written["html"].with_suffix(".png"), width=900, height=520)
+        written["png"] = written["html"].with_suffix(".png")
     except Exception:  # no kaleido (or no browser for it): the HTML is the chart
         pass
     return written

@@ -9,9 +9,15 @@ written by `python -m gsi_core report DIR`).
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
-CHARTS = ("frontier.html", "accuracy_vs_latency.html")  # what `report` writes for a frontier, for an eval run
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from gsi_core.frontier_report import FRONTIER_CHART  # noqa: E402
+from gsi_core.report import ACCURACY_CHART  # noqa: E402
+
+CHARTS = (FRONTIER_CHART, ACCURACY_CHART)  # what `report` writes for a frontier, for an eval run
 
 
 def main() -> None:
