@@ -389,12 +389,11 @@ def frontier_report_command(path) -> int:
     label, entries = frontier_report(path)
     if not entries:
         raise ConfigError(f"{path} holds no finished GSI runs yet")
-    print(f"{label}\n\n{frontier_text(entries)}\n\n{frontier_summary(entries)}")
-    figure = frontier_figure(entries, label)
+    text = f"{label}\n\n{frontier_text(entries)}\n\n{frontier_summary(entries)}"
+    print(text)
     written = Path(path) / FRONTIER_CHART
-    figure.write_html(written, include_plotlyjs=True)
-    (Path(path) / "summary.md").write_text(f"{label}\n\n{frontier_text(entries)}\n\n{frontier_summary(entries)}\n",
-                                           encoding="utf-8")
+    frontier_figure(entries, label).write_html(written, include_plotlyjs=True)
+    (Path(path) / "summary.md").write_text(f"{text}\n", encoding="utf-8")
     print(f"[gsi] html: {written}", file=sys.stderr)
     return 0
 

@@ -110,13 +110,16 @@ def mark_partial(entries: Sequence[FrontierEntry]) -> list[FrontierEntry]:
 def mark_pareto(entries: Sequence[FrontierEntry]) -> list[FrontierEntry]:
     """Mark the entries no other beats on both axes (accuracy at least as high and time at least as low, one of
     them strictly); an entry without a time ratio, or a partial one, is on no frontier and beats no other."""
-    compared = [e for e in entries if e.time_ratio is not None and not e.partial]
+    def compared(e: FrontierEntry) -> bool:
+        return e.time_ratio is not None and not e.partial
+
+    rivals = [e for e in entries if compared(e)]
 
     def dominated(e: FrontierEntry) -> bool:
         return any(o.accuracy >= e.accuracy and o.time_ratio <= e.time_ratio
-                   and (o.accuracy > e.accuracy or o.time_ratio < e.time_ratio) for o in compared)
+                   and (o.accuracy > e.accuracy or o.time_ratio < e.time_ratio) for o in rivals)
 
-    return [replace(e, pareto=e.time_ratio is not None and not e.partial and not dominated(e)) for e in entries]
+    return [replace(e, pareto=compared(e) and not dominated(e)) for e in entries]
 
 
 # Issue 32's test of a default: the reward tells drafts apart, and acceptance is neither rare nor automatic.
