@@ -124,6 +124,9 @@ def _report_arguments(report: argparse.ArgumentParser) -> None:
     report.add_argument("--points", metavar="NAME[,NAME…]",
                         help="with --predict-costs on a frontier: only these points and their baselines (the runs "
                              "of one session, say, beside its benches)")
+    report.add_argument("--seeds", metavar="SEED[,SEED…]", type=_seed_list,
+                        help="with --predict-costs: only the runs of these seeds (a frontier's later seeds may have "
+                             "run in another session than seed 0)")
 
 
 def _bench_arguments(bench: argparse.ArgumentParser) -> None:
@@ -400,9 +403,10 @@ def frontier_report_command(path) -> int:
 
 def report_command(args: argparse.Namespace, command: str) -> int:
     if args.predict_costs:
-        return predict_costs_command(args.directory, args.predict_costs, _names(args.points) if args.points else None)
-    if args.points:
-        raise ConfigError("--points chooses the runs --predict-costs predicts; the report shows every point")
+        return predict_costs_command(args.directory, args.predict_costs, _names(args.points) if args.points else None,
+                                     args.seeds)
+    if args.points or args.seeds:
+        raise ConfigError("--points and --seeds choose the runs --predict-costs predicts; the report shows every run")
     return report_directory(args.directory)
 
 
@@ -422,7 +426,8 @@ def report_directory(path) -> int:
     return 0
 
 
-def predict_costs_command(directory, costs_files: str, points: list[str] | None = None) -> int:
+def predict_costs_command(directory, costs_files: str, points: list[str] | None = None,
+                          seeds: list[int] | None = None) -> int:
     import json
 
     from .cost_check import prediction_report, predictions, saved_runs, summary
@@ -435,6 +440,10 @@ def predict_costs_command(directory, costs_files: str, points: list[str] | None 
             raise ValueError(f"--predict-costs {path}: no such file")
         measured[path] = costs.token_costs
     runs = saved_runs(directory, points)
+    if seeds is not None:
+        runs = [run for run in runs if run[1][2] in seeds]
+        if not runs:
+            raise ValueError(f"{directory} holds no saved runs at seed {', '.join(map(str, seeds))}")
     rows = predictions(runs, TokenCosts.mean(list(measured.values())))
     print(prediction_report(rows))
     if len(measured) > 1:

@@ -97,7 +97,26 @@ def prediction_report(rows: list[Prediction]) -> str:
         lines.append(f"With each model's speed read from the same problem's other runs (each run left out of its own): "
                      f"median {drift['median_error_calibrated']:.1%}, worst {drift['worst_error_calibrated']:.1%} "
                      f"over {drift['calibrated_runs']} runs.")
+    blocks = speed_by_block(rows)
+    if len(blocks) > 1:
+        lines.append("Measured ÷ predicted by block (a run directory or method, a seed), a block's runs taken together: "
+                     + "; ".join(f"{b['block']} seed {b['seed']} {b['speed_factor']:.2f} ({b['runs']} runs)"
+                                 for b in blocks) + ".")
     return "\n".join(lines)
+
+
+def speed_by_block(rows: list[Prediction]) -> list[dict[str, Any]]:
+    """Measured ÷ predicted wall time over each block of runs (a run directory, or a method in a plain eval
+    directory, at one seed): a frontier's blocks may come from different sessions, and a block that ran on a
+    slower host shows it here, so a ratio paired across sessions can be read with that in mind."""
+    sums: dict[tuple[str, int], list[float]] = {}
+    for row in rows:
+        block = sums.setdefault((row.run or row.key[1], row.key[2]), [0.0, 0.0, 0])
+        block[0] += row.wall
+        block[1] += row.predicted["total"]
+        block[2] += 1
+    return [{"block": name, "seed": seed, "runs": runs, "speed_factor": wall / predicted}
+            for (name, seed), (wall, predicted, runs) in sorted(sums.items()) if predicted > 0]
 
 
 def _ratio(gsi: list[Prediction], big: list[Prediction]) -> dict[str, Any] | None:
@@ -171,7 +190,7 @@ def summary(rows: list[Prediction], directory: Path | str | None = None,
     all) against its own sbon-big baseline."""
     errors = [abs(row.error) for row in rows]
     result: dict[str, Any] = {"runs": len(rows), "median_error": statistics.median(errors), "worst_error": max(errors),
-                              **_drift(rows)}
+                              **_drift(rows), "speed_factor_by_block": speed_by_block(rows)}
 
     def of(run: str, method: str) -> list[Prediction]:
         return [row for row in rows if row.run == run and row.key[1] == method]

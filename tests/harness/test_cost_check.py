@@ -55,6 +55,13 @@ def test_report_predicts_each_saved_run_from_its_events(tmp_path, tiny_presets_f
     assert 0 <= result["median_error_after_factor"] <= result["worst_error_after_factor"]
     assert 0 <= result["error_sd_within_problem"] <= result["error_sd"] + 1e-12
     assert f"(measured ÷ predicted: {factor:.2f})" in table
+    # and by block: each method's runs at seed 0 together
+    big_factor = sum(records[p, "sbon-big", 0].wall_time for p in ("0", "1")) / sum(
+        predict_run_seconds(runs[p, "sbon-big", 0], costs)["total"] for p in ("0", "1"))
+    blocks = {b["block"]: b for b in result["speed_factor_by_block"]}
+    assert sorted(blocks) == ["gsi", "sbon-big"] and blocks["sbon-big"]["runs"] == 2
+    assert blocks["sbon-big"]["speed_factor"] == pytest.approx(big_factor, rel=1e-6)
+    assert f"sbon-big seed 0 {big_factor:.2f} (2 runs)" in table
     # and with each model's speed read from the problem's other run (gsi from sbon-big, and back)
     assert result["calibrated_runs"] == 4 and 0 <= result["median_error_calibrated"] <= result["worst_error_calibrated"]
     assert f"worst {result['worst_error_calibrated']:.1%} over 4 runs" in table

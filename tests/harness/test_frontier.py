@@ -5,7 +5,6 @@ import json
 import math
 import os
 import signal
-from pathlib import Path
 
 import pytest
 
@@ -154,6 +153,11 @@ def test_frontier_via_the_cli_prints_its_table_and_is_one_saved_run(tmp_path, ti
     assert result["runs"] == 3 and list(result["gsi_over_sbon_big_by_point"]) == ["two-drafts"]
     unknown = cli("report", str(out), "--predict-costs", str(costs), "--points", "two-drafts,nowhere")
     assert unknown.returncode == 2 and "no point nowhere; its points: low-u, high-u, two-drafts" in unknown.stderr
+    # or only some seeds: this frontier ran seed 0 alone
+    seed0 = cli("report", str(out), "--predict-costs", str(costs), "--points", "two-drafts", "--seeds", "0")
+    assert seed0.returncode == 0 and json.loads(seed0.stdout.strip().splitlines()[-1])["runs"] == 3
+    seed1 = cli("report", str(out), "--predict-costs", str(costs), "--seeds", "1,2")
+    assert seed1.returncode == 2 and "holds no saved runs at seed 1, 2" in seed1.stderr
 
 
 def frontier_of(tmp_path, records_by_run, points):
