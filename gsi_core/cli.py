@@ -439,11 +439,7 @@ def predict_costs_command(directory, costs_files: str, points: list[str] | None 
         if (costs := load_costs(path)) is None:
             raise ValueError(f"--predict-costs {path}: no such file")
         measured[path] = costs.token_costs
-    runs = saved_runs(directory, points)
-    if seeds is not None:
-        runs = [run for run in runs if run[1][2] in seeds]
-        if not runs:
-            raise ValueError(f"{directory} holds no saved runs at seed {', '.join(map(str, seeds))}")
+    runs = saved_runs(directory, points, seeds)
     rows = predictions(runs, TokenCosts.mean(list(measured.values())))
     print(prediction_report(rows))
     if len(measured) > 1:

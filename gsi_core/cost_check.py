@@ -56,16 +56,19 @@ def _run_directories(directory: Path, points: Sequence[str] | None) -> list[str]
     return list(dict.fromkeys(run for point in frontier_points(directory, points) for run in point["runs"].values()))
 
 
-def saved_runs(directory: Path | str, points: Sequence[str] | None = None) -> list[tuple[str, tuple[str, str, int], Run]]:
+def saved_runs(directory: Path | str, points: Sequence[str] | None = None,
+               seeds: Sequence[int] | None = None) -> list[tuple[str, tuple[str, str, int], Run]]:
     """Every finished run of an eval directory (or of each run directory of a frontier, or of the named points and
-    their baselines) whose events were saved, as (run directory within the frontier, key, run), read once for any
-    number of predictions."""
+    their baselines; of the given seeds, or all) whose events were saved, as (run directory within the frontier,
+    key, run), read once for any number of predictions."""
     directory, runs = Path(directory), []
     for name in _run_directories(directory, points):
         runs += [(name, key, run) for key, run in RunDirectory(directory / name).saved_events().items()
                  if run.summary is not None]
     if not runs:
         raise ValueError(f"{directory} holds no saved events (events/): run it again with this version's eval")
+    if seeds is not None and not (runs := [run for run in runs if run[1][2] in seeds]):
+        raise ValueError(f"{directory} holds no saved runs at seed {', '.join(map(str, seeds))}")
     return runs
 
 
@@ -97,7 +100,7 @@ def prediction_report(rows: list[Prediction]) -> str:
         lines.append(f"With each model's speed read from the same problem's other runs (each run left out of its own): "
                      f"median {drift['median_error_calibrated']:.1%}, worst {drift['worst_error_calibrated']:.1%} "
                      f"over {drift['calibrated_runs']} runs.")
-    blocks = speed_by_block(rows)
+    blocks = drift["speed_factor_by_block"]
     if len(blocks) > 1:
         lines.append("Measured ÷ predicted by block (a run directory or method, a seed), a block's runs taken together: "
                      + "; ".join(f"{b['block']} seed {b['seed']} {b['speed_factor']:.2f} ({b['runs']} runs)"
@@ -133,8 +136,8 @@ def _ratio(gsi: list[Prediction], big: list[Prediction]) -> dict[str, Any] | Non
 def _drift(rows: list[Prediction]) -> dict[str, Any]:
     """How much of the error is the machine's speed: the errors left after one speed factor for all runs
     (measured ÷ predicted time over them), the errors' spread overall against within each problem, whose runs
-    ran minutes apart (a host whose speed drifts gives them one sign), and the errors left once each model's speed
-    is read from the problem's other runs (`calibrated_errors`)."""
+    ran minutes apart (a host whose speed drifts gives them one sign), the errors left once each model's speed is
+    read from the problem's other runs (`calibrated_errors`), and each block's speed factor (`speed_by_block`)."""
     factor = sum(row.wall for row in rows) / sum(row.predicted["total"] for row in rows)
     scaled = [abs(row.predicted["total"] * factor - row.wall) / row.wall for row in rows]
     by_problem = _by_problem(rows)
@@ -145,7 +148,8 @@ def _drift(rows: list[Prediction]) -> dict[str, Any]:
             "worst_error_after_factor": max(scaled), "error_sd": statistics.pstdev([row.error for row in rows]),
             "error_sd_within_problem": statistics.pstdev(within), "calibrated_runs": len(calibrated),
             "median_error_calibrated": statistics.median(calibrated) if calibrated else None,
-            "worst_error_calibrated": max(calibrated) if calibrated else None}
+            "worst_error_calibrated": max(calibrated) if calibrated else None,
+            "speed_factor_by_block": speed_by_block(rows)}
 
 
 def _by_problem(rows: list[Prediction]) -> dict[tuple[str, int], list[Prediction]]:
@@ -190,7 +194,7 @@ def summary(rows: list[Prediction], directory: Path | str | None = None,
     all) against its own sbon-big baseline."""
     errors = [abs(row.error) for row in rows]
     result: dict[str, Any] = {"runs": len(rows), "median_error": statistics.median(errors), "worst_error": max(errors),
-                              **_drift(rows), "speed_factor_by_block": speed_by_block(rows)}
+                              **_drift(rows)}
 
     def of(run: str, method: str) -> list[Prediction]:
         return [row for row in rows if row.run == run and row.key[1] == method]
