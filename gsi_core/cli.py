@@ -441,12 +441,13 @@ def predict_costs_command(directory, costs_files: str, points: list[str] | None 
         measured[path] = costs.token_costs
     runs = saved_runs(directory, points, seeds)
     rows = predictions(runs, TokenCosts.mean(list(measured.values())))
-    print(prediction_report(rows))
+    numbers = summary(rows, directory, points)
+    print(prediction_report(rows, numbers))
     if len(measured) > 1:
         for path, costs in measured.items():
             alone = summary(predictions(runs, costs))
             print(f"With {path} alone: median {alone['median_error']:.1%}, worst {alone['worst_error']:.1%}.")
-    print(json.dumps(summary(rows, directory, points)))
+    print(json.dumps(numbers))
     return 0
 
 

@@ -80,8 +80,9 @@ def predictions(runs: list[tuple[str, tuple[str, str, int], Run]], costs: TokenC
             for name, key, run in runs]
 
 
-def prediction_report(rows: list[Prediction]) -> str:
-    """A Markdown table, a run a row (predicted / measured seconds per stage), then the median and worst error."""
+def prediction_report(rows: list[Prediction], numbers: dict[str, Any]) -> str:
+    """A Markdown table, a run a row (predicted / measured seconds per stage), then the median and worst error and
+    how much of it is the host's speed, read from `numbers` (the rows' `summary`, computed once for both)."""
     lines = ["| problem | method | " + " | ".join(f"{s} (pred / meas)" for s in STAGES) + " | wall (pred / meas) | error |",
              "|---" * (len(STAGES) + 4) + "|"]
     for row in rows:
@@ -89,18 +90,16 @@ def prediction_report(rows: list[Prediction]) -> str:
         method = f"{row.key[1]} ({row.run})" if row.run else row.key[1]
         lines.append(f"| {row.key[0]} | {method} | {cells} | {row.predicted['total']:.1f} / {row.wall:.1f} "
                      f"| {row.error:+.1%} |")
-    errors = [abs(row.error) for row in rows]
-    drift = _drift(rows)
-    lines += ["", f"Relative error of the predicted wall time over {len(rows)} runs: median {statistics.median(errors):.1%},"
-              f" worst {max(errors):.1%}. After one speed factor for all runs (measured ÷ predicted: "
-              f"{drift['speed_factor']:.2f}): median {drift['median_error_after_factor']:.1%}, worst "
-              f"{drift['worst_error_after_factor']:.1%}. The errors' spread: {drift['error_sd']:.1%} over all runs, "
-              f"{drift['error_sd_within_problem']:.1%} among the runs of one problem (run minutes apart)."]
-    if drift["calibrated_runs"]:
+    lines += ["", f"Relative error of the predicted wall time over {len(rows)} runs: median {numbers['median_error']:.1%},"
+              f" worst {numbers['worst_error']:.1%}. After one speed factor for all runs (measured ÷ predicted: "
+              f"{numbers['speed_factor']:.2f}): median {numbers['median_error_after_factor']:.1%}, worst "
+              f"{numbers['worst_error_after_factor']:.1%}. The errors' spread: {numbers['error_sd']:.1%} over all runs, "
+              f"{numbers['error_sd_within_problem']:.1%} among the runs of one problem (run minutes apart)."]
+    if numbers["calibrated_runs"]:
         lines.append(f"With each model's speed read from the same problem's other runs (each run left out of its own): "
-                     f"median {drift['median_error_calibrated']:.1%}, worst {drift['worst_error_calibrated']:.1%} "
-                     f"over {drift['calibrated_runs']} runs.")
-    blocks = drift["speed_factor_by_block"]
+                     f"median {numbers['median_error_calibrated']:.1%}, worst {numbers['worst_error_calibrated']:.1%} "
+                     f"over {numbers['calibrated_runs']} runs.")
+    blocks = numbers["speed_factor_by_block"]
     if len(blocks) > 1:
         lines.append("Measured ÷ predicted by block (a run directory or method, a seed), a block's runs taken together: "
                      + "; ".join(f"{b['block']} seed {b['seed']} {b['speed_factor']:.2f} ({b['runs']} runs)"
